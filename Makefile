@@ -1,0 +1,35 @@
+# The two set-up commands of the README: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SERVICE ?= examples/users
+PORT   ?= 3000
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "golive needs Python 3.11 or newer; set PYTHON=python3.11"' \
+		|| { echo "golive needs Python 3.11+: run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[aws,cli]'
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/golive dev $(SERVICE) --port $(PORT)
+
+test: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests examples bench
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info $(SERVICE)/.golive

@@ -1,0 +1,139 @@
+"""Typed HTTP errors and RFC 9457 problem+json responses."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from golive.http import PROBLEM_TYPE, Response
+
+
+class HTTPError(Exception):
+    """An error with an HTTP status; rendered as application/problem+json."""
+
+    status = 500
+    title: str | None = None
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        type: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        if status is not None:
+            self.status = status
+        self.title = title or self.title or _phrase(self.status)
+        self.detail = detail
+        self.type = type
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(detail or self.title)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class BadRequest(HTTPError):
+    status = 400
+
+
+class Unauthorized(HTTPError):
+    status = 401
+
+    def __init__(self, detail: str | None = "Authentication required", **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="api"'})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(HTTPError):
+    status = 403
+
+
+class NotFound(HTTPError):
+    status = 404
+
+
+class MethodNotAllowed(HTTPError):
+    status = 405
+
+    def __init__(self, allow: list[str], detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"Allow": ", ".join(allow)})
+        super().__init__(detail or f"Allowed methods: {', '.join(allow)}", **kw)
+
+
+class Conflict(HTTPError):
+    status = 409
+
+
+class PreconditionFailed(HTTPError):
+    status = 412
+
+
+class PayloadTooLarge(HTTPError):
+    status = 413
+
+
+class UnsupportedMediaType(HTTPError):
+    status = 415
+
+
+class UnprocessableContent(HTTPError):
+    status = 422
+    title = "Unprocessable Content"
+
+
+class PreconditionRequired(HTTPError):
+    status = 428
+
+
+class TooManyRequests(HTTPError):
+    status = 429
+
+
+class ServiceUnavailable(HTTPError):
+    status = 503
+
+
+def problem(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    type: str = "about:blank",
+    instance: str | None = None,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """An RFC 9457 problem details response."""
+    body: dict[str, Any] = {"type": type, "title": title or _phrase(status), "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if request_id:
+        body["requestId"] = request_id
+    body.update(extra)
+    response = Response(body, status, headers, content_type=PROBLEM_TYPE)
+    return response
+
+
+def problem_from(error: HTTPError, *, instance: str | None, request_id: str | None) -> Response:
+    return problem(
+        error.status,
+        title=error.title,
+        detail=error.detail,
+        type=error.type,
+        instance=instance,
+        request_id=request_id,
+        headers=dict(error.headers),
+        **error.extra,
+    )

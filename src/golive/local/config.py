@@ -1,0 +1,197 @@
+"""golive.toml: the service description every command reads, validated with errors a person can act on."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "golive.toml"
+DEFAULT_DEV_SECRET = "golive-dev-secret-change-me-not-for-production"
+
+
+class ConfigError(Exception):
+    """A problem with the service directory or golive.toml; the message says what and how to fix it."""
+
+
+@dataclass
+class FunctionConfig:
+    name: str
+    handler: str = "handler.handler"
+    memory: int = 512
+    timeout: float = 3.0
+    concurrency: int = 10
+    reserved_concurrency: int | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    runtime: str = "python3.12"
+    architecture: str = "arm64"
+    routes: list[str] = field(default_factory=list)  # route keys this function serves; empty: all of its app's
+
+    @property
+    def module(self) -> str:
+        return self.handler.rpartition(".")[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+@dataclass
+class ServiceConfig:
+    """Everything golive.toml says, with defaults filled in."""
+
+    root: Path
+    service: str
+    version: str = "0.1.0"
+    api: dict[str, Any] = field(default_factory=dict)
+    auth: dict[str, Any] = field(default_factory=dict)
+    functions: dict[str, FunctionConfig] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alarms: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_type(self) -> str:
+        return self.api.get("type", "rest")
+
+    @property
+    def stage(self) -> str:
+        return self.api.get("stage", "prod" if self.api_type == "rest" else "$default")
+
+    @property
+    def state_dir(self) -> Path:
+        """Where local state (embedded databases, telemetry) lives: SERVICE_DIR/.golive."""
+        return self.root / ".golive"
+
+    @property
+    def dev_secret(self) -> str:
+        return self.auth.get("dev_secret") or DEFAULT_DEV_SECRET
+
+    def local_environment(self, function: FunctionConfig) -> dict[str, str]:
+        """Environment variables a function gets when run locally (golive dev, invoke, local cloud)."""
+        env = {
+            "GOLIVE_SERVICE": self.service,
+            "GOLIVE_VERSION": self.version,
+            "GOLIVE_STATE_DIR": str(self.state_dir),
+            "GOLIVE_STAGE": self.stage,
+        }
+        if self.auth.get("type", "jwt") == "jwt" and self.auth:
+            env["GOLIVE_JWT_SECRET"] = self.dev_secret
+            if self.auth.get("issuer"):
+                env["GOLIVE_JWT_ISSUER"] = self.auth["issuer"]
+            if self.auth.get("audience"):
+                env["GOLIVE_JWT_AUDIENCE"] = self.auth["audience"]
+        env.update({k: str(v) for k, v in function.environment.items()})
+        return env
+
+
+_TOP_KEYS = {"service", "version", "api", "auth", "functions", "tables", "alarms", "tags", "dev", "package", "check",
+             "waf", "dashboard"}
+_FUNCTION_KEYS = {"handler", "memory", "timeout", "concurrency", "reserved_concurrency", "environment", "runtime",
+                  "architecture", "routes"}
+
+
+def load_config(service_dir: str | os.PathLike[str]) -> ServiceConfig:
+    """Read and check SERVICE_DIR/golive.toml."""
+    root = Path(service_dir).resolve()
+    if not root.exists():
+        raise ConfigError(f"service directory {service_dir} does not exist; pass the folder holding golive.toml")
+    if not root.is_dir():
+        raise ConfigError(f"{service_dir} is a file; pass the folder holding golive.toml")
+    path = root / CONFIG_FILE
+    if not path.exists():
+        raise ConfigError(f"no {CONFIG_FILE} in {service_dir}; create one with at least: service = \"name\"")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc}); fix the syntax at that line") from None
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown section or key {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(sorted(_TOP_KEYS))}")
+    service = raw.get("service")
+    if not isinstance(service, str) or not service.replace("-", "").isalnum():
+        raise ConfigError(f"{path}: 'service' must be a name of letters, digits and dashes, e.g. service = \"users\"")
+    functions: dict[str, FunctionConfig] = {}
+    for name, spec in (raw.get("functions") or {"api": {}}).items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: [functions.{name}] must be a table")
+        bad = set(spec) - _FUNCTION_KEYS
+        if bad:
+            raise ConfigError(f"{path}: [functions.{name}] has unknown key {', '.join(sorted(bad))}; "
+                              f"known: {', '.join(sorted(_FUNCTION_KEYS))}")
+        function = FunctionConfig(name=name, **{k: v for k, v in spec.items()})
+        if "." not in function.handler:
+            raise ConfigError(f"{path}: [functions.{name}] handler must be 'module.attribute', "
+                              f"e.g. handler = \"handler.handler\"")
+        for key in ("memory", "concurrency"):
+            value = getattr(function, key)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{path}: [functions.{name}] {key} must be a positive integer")
+        if not 128 <= function.memory <= 10240:
+            raise ConfigError(f"{path}: [functions.{name}] memory must be between 128 and 10240 MB")
+        if not isinstance(function.timeout, int | float) or not 0 < function.timeout <= 900:
+            raise ConfigError(f"{path}: [functions.{name}] timeout must be between 1 and 900 seconds")
+        functions[name] = function
+    api = dict(raw.get("api") or {})
+    if api.get("type", "rest") not in ("rest", "http"):
+        raise ConfigError(f"{path}: [api] type must be \"rest\" (payload v1) or \"http\" (payload v2)")
+    return ServiceConfig(
+        root=root, service=service, version=str(raw.get("version", "0.1.0")), api=api,
+        auth=dict(raw.get("auth") or {}), functions=functions, tables=dict(raw.get("tables") or {}),
+        alarms=dict(raw.get("alarms") or {}), tags={k: str(v) for k, v in (raw.get("tags") or {}).items()}, raw=raw,
+    )
+
+
+def load_handler(config: ServiceConfig, function: FunctionConfig, apply_env: bool = True) -> Any:
+    """Import a function's handler from the service directory (with its local environment applied)."""
+    if apply_env:
+        for key, value in config.local_environment(function).items():
+            os.environ.setdefault(key, value)
+    root = str(config.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(function.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and function.module.startswith(exc.name):
+            raise ConfigError(f"[functions.{function.name}] handler module {function.module!r} not found in "
+                              f"{config.root}; check the handler setting in golive.toml") from None
+        raise
+    target = getattr(module, function.attribute, None)
+    if target is None:
+        raise ConfigError(f"{function.module}.py has no {function.attribute!r}; "
+                          f"expose it or change [functions.{function.name}] handler")
+    return target
+
+
+def load_app(config: ServiceConfig, function: FunctionConfig) -> Any:
+    """The golive.App behind a function's handler, or None for handlers not written with golive."""
+    from golive.app import App
+
+    target = load_handler(config, function)
+    owner = getattr(target, "__self__", None)
+    if isinstance(owner, App):
+        return owner
+    if isinstance(target, App):
+        return target
+    module = sys.modules[function.module]
+    for value in vars(module).values():
+        if isinstance(value, App):
+            return value
+    return None
+
+
+def load_apps(config: ServiceConfig) -> dict[str, Any]:
+    """Function name -> golive.App for every function written with golive."""
+    apps = {}
+    for name, function in config.functions.items():
+        app = load_app(config, function)
+        if app is not None:
+            apps[name] = app
+    return apps

@@ -1,0 +1,142 @@
+"""CloudWatch Embedded Metric Format: per-route metrics plus custom ones, flushed once per invocation."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any
+
+from golive.observability.logging import write_line
+
+UNITS = frozenset({
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
+    "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second",
+    "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second",
+    "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+})
+MAX_METRICS = 100  # metric definitions per EMF document
+MAX_VALUES = 100  # values of one metric per document
+MAX_DIMENSIONS = 30  # dimensions per dimension set
+ROUTE_METRICS = ("Latency", "Count", "4xx", "5xx", "ColdStart")
+
+
+class MetricsError(ValueError):
+    """A metric, unit or dimension CloudWatch would reject."""
+
+
+class Metrics:
+    """Collects metrics during an invocation and writes them as EMF documents when it ends."""
+
+    def __init__(self, namespace: str | None = None, service: str | None = None) -> None:
+        env = os.environ
+        self.service = service or env.get("GOLIVE_SERVICE") or env.get("POWERTOOLS_SERVICE_NAME") or "service"
+        self.namespace = namespace or os.environ.get("GOLIVE_METRICS_NAMESPACE") or os.environ.get(
+            "POWERTOOLS_METRICS_NAMESPACE") or ""
+        self.disabled = os.environ.get("GOLIVE_METRICS", "on").lower() in ("off", "0", "false")
+        self.stream: Any = None
+        self._custom: dict[str, tuple[str, int, list[float]]] = {}
+        self._dimensions: dict[str, str] = {}
+        self._metadata: dict[str, Any] = {}
+
+    def add(self, name: str, value: float = 1, unit: str = "Count", resolution: int = 60) -> None:
+        """Record a custom metric (repeated names accumulate values, as EMF arrays)."""
+        if not name or len(name) > 255:
+            raise MetricsError(f"metric name must be 1-255 characters, got {name!r}")
+        if name in ROUTE_METRICS or name in ("service", "route") or name in self._dimensions:
+            raise MetricsError(f"metric name {name!r} is reserved by golive's per-route metrics or a dimension")
+        if unit not in UNITS:
+            raise MetricsError(f"unit {unit!r} is not a CloudWatch unit; use one of Count, Milliseconds, Bytes, ...")
+        if resolution not in (1, 60):
+            raise MetricsError("resolution must be 1 (high resolution) or 60 seconds")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise MetricsError(f"metric {name!r} needs a finite number, got {value!r}")
+        entry = self._custom.get(name)
+        if entry is None:
+            self._custom[name] = (unit, resolution, [value])
+        else:
+            if entry[0] != unit:
+                raise MetricsError(f"metric {name!r} was recorded in {entry[0]} and now in {unit}")
+            entry[2].append(value)
+
+    def add_dimension(self, name: str, value: str) -> None:
+        """A dimension for this invocation's custom metrics (service is always one)."""
+        if len(self._dimensions) + 1 >= MAX_DIMENSIONS:
+            raise MetricsError(f"a dimension set holds at most {MAX_DIMENSIONS} dimensions, service included")
+        if not name or not isinstance(value, str) or not value:
+            raise MetricsError("dimension name and value must be non-empty strings")
+        self._dimensions[name] = value
+
+    def add_metadata(self, key: str, value: Any) -> None:
+        """A searchable field on the EMF document that is not a metric."""
+        self._metadata[key] = value
+
+    def flush(self, route: str | None = None, status: int | None = None, latency_ms: float | None = None,
+              cold_start: bool = False, now_ms: int | None = None) -> list[dict]:
+        """Write this invocation's EMF document(s) to stdout and reset; returns what was written."""
+        if self.disabled:
+            self._reset()
+            return []
+        entries: list[tuple[str, str, int, list[float], int]] = []  # name, unit, resolution, values, group
+        if route is not None and status is not None:
+            entries.append(("Latency", "Milliseconds", 60, [round(latency_ms or 0.0, 3)], 0))
+            entries.append(("Count", "Count", 60, [1], 0))
+            entries.append(("4xx", "Count", 60, [1 if 400 <= status < 500 else 0], 0))
+            entries.append(("5xx", "Count", 60, [1 if status >= 500 else 0], 0))
+            if cold_start:
+                entries.append(("ColdStart", "Count", 60, [1], 0))
+        for name, (unit, resolution, values) in self._custom.items():
+            entries.append((name, unit, resolution, values, 1))
+        if not entries:
+            self._reset()
+            return []
+        timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
+        namespace = self.namespace or self.service
+        documents: list[dict] = []
+        pending = entries
+        while pending:
+            chunk, later = [], []
+            for name, unit, resolution, values, group in pending:
+                if len(chunk) < MAX_METRICS:
+                    chunk.append((name, unit, resolution, values[:MAX_VALUES], group))
+                    if len(values) > MAX_VALUES:
+                        later.append((name, unit, resolution, values[MAX_VALUES:], group))
+                else:
+                    later.append((name, unit, resolution, values, group))
+            documents.append(self._document(chunk, namespace, route, timestamp))
+            pending = later
+        for document in documents:
+            write_line(json.dumps(document, separators=(",", ":"), default=str), self.stream)
+        self._reset()
+        return documents
+
+    def _document(self, chunk: list, namespace: str, route: str | None, timestamp: int) -> dict:
+        directives = []
+        root: dict[str, Any] = {"service": self.service}
+        for group, dimension_set in ((0, ["service", "route"]), (1, ["service", *self._dimensions])):
+            definitions = []
+            for name, unit, resolution, values, metric_group in chunk:
+                if metric_group != group:
+                    continue
+                definition: dict[str, Any] = {"Name": name, "Unit": unit}
+                if resolution == 1:
+                    definition["StorageResolution"] = 1
+                definitions.append(definition)
+                root[name] = values[0] if len(values) == 1 else values
+            if definitions:
+                directives.append({"Namespace": namespace, "Dimensions": [dimension_set], "Metrics": definitions})
+        if route is not None:
+            root["route"] = route
+        root.update(self._dimensions)
+        for key, value in self._metadata.items():
+            root.setdefault(key, value)
+        return {"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": directives}, **root}
+
+    def _reset(self) -> None:
+        self._custom = {}
+        self._dimensions = {}
+        self._metadata = {}
+
+
+metrics = Metrics()

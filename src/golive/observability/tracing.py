@@ -1,0 +1,212 @@
+"""A light X-Ray tracer: subsegments for the handler and downstream calls, sent over UDP to the daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from typing import Any
+
+_HEADER = b'{"format":"json","version":1}\n'
+
+
+def _id(nbytes: int = 8) -> str:
+    return os.urandom(nbytes).hex()
+
+
+def new_trace_id(now: float | None = None) -> str:
+    return f"1-{int(now or time.time()):08x}-{_id(12)}"
+
+
+def parse_xray(header: str | None) -> tuple[str | None, str | None, bool | None]:
+    """(root, parent, sampled) from an X-Amzn-Trace-Id header."""
+    if not header:
+        return None, None, None
+    root = parent = None
+    sampled: bool | None = None
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "Root":
+            root = value
+        elif key == "Parent":
+            parent = value
+        elif key == "Sampled":
+            sampled = value == "1" if value in ("0", "1") else None
+    return root, parent, sampled
+
+
+def parse_traceparent(header: str | None) -> tuple[str | None, str | None, bool | None]:
+    """(xray root, parent, sampled) from a W3C traceparent header."""
+    if not header:
+        return None, None, None
+    parts = header.strip().split("-")
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16 or parts[1] == "0" * 32:
+        return None, None, None
+    trace = parts[1]
+    return f"1-{trace[:8]}-{trace[8:]}", parts[2], bool(int(parts[3], 16) & 1)
+
+
+def xray_to_w3c(root: str) -> str:
+    return root[2:].replace("-", "")
+
+
+class Subsegment:
+    """A timed unit of work: the handler or one downstream call."""
+
+    __slots__ = ("annotations", "children", "end_time", "error", "id", "metadata", "name", "namespace",
+                 "start_time", "throttle")
+
+    def __init__(self, name: str, namespace: str | None = None) -> None:
+        self.id = _id()
+        self.name = name[:200]
+        self.namespace = namespace
+        self.start_time = time.time()
+        self.end_time: float | None = None
+        self.error: BaseException | None = None
+        self.annotations: dict[str, Any] = {}
+        self.metadata: dict[str, Any] = {}
+        self.children: list[Subsegment] = []
+        self.throttle = False
+
+    def annotate(self, key: str, value: str | int | float | bool) -> None:
+        self.annotations[key] = value
+
+    def close(self, error: BaseException | None = None) -> None:
+        if self.end_time is None:
+            self.end_time = time.time()
+        if error is not None:
+            self.error = error
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"name": self.name, "id": self.id, "start_time": self.start_time,
+                               "end_time": self.end_time or time.time()}
+        if self.namespace:
+            doc["namespace"] = self.namespace
+        if self.annotations:
+            doc["annotations"] = self.annotations
+        if self.metadata:
+            doc["metadata"] = {"default": self.metadata}
+        if self.error is not None:
+            doc["fault"] = True
+            doc["cause"] = {"exceptions": [{"id": _id(), "type": type(self.error).__name__,
+                                            "message": str(self.error)[:500]}]}
+        if self.children:
+            doc["subsegments"] = [child.document() for child in self.children[:100]]
+        return doc
+
+
+class Tracer:
+    """Tracks the invocation's trace context and its subsegments; emits them when the invocation ends."""
+
+    def __init__(self, service: str | None = None) -> None:
+        self.service = service or os.environ.get("GOLIVE_SERVICE") or "service"
+        self.trace_id: str | None = None
+        self.parent_id: str | None = None
+        self.sampled = False
+        self.root: Subsegment | None = None
+        self._stack: list[Subsegment] = []
+        self.sent: list[dict] = []
+
+    @property
+    def enabled(self) -> bool:
+        return os.environ.get("GOLIVE_TRACING", "on").lower() not in ("off", "0", "false")
+
+    def start_invocation(self, name: str, xray_header: str | None = None, traceparent: str | None = None) -> str:
+        """Adopt the incoming trace (Lambda's env, X-Amzn-Trace-Id, then traceparent) or start one."""
+        root, parent, sampled = parse_xray(os.environ.get("_X_AMZN_TRACE_ID"))
+        if not root:
+            root, parent, sampled = parse_xray(xray_header)
+        if not root:
+            root, parent, sampled = parse_traceparent(traceparent)
+        self.trace_id = root or new_trace_id()
+        self.parent_id = parent
+        self.sampled = bool(sampled) if sampled is not None else False
+        self.root = Subsegment(f"## {name}")
+        self._stack = [self.root]
+        return self.trace_id
+
+    @contextmanager
+    def subsegment(self, name: str, namespace: str = "remote", **annotations: Any):
+        """Time a block (e.g. a DynamoDB call); errors are recorded and re-raised."""
+        segment = Subsegment(name, namespace)
+        segment.annotations.update(annotations)
+        if self._stack:
+            self._stack[-1].children.append(segment)
+        self._stack.append(segment)
+        try:
+            yield segment
+        except BaseException as exc:
+            segment.close(exc)
+            raise
+        finally:
+            segment.close()
+            if self._stack and self._stack[-1] is segment:
+                self._stack.pop()
+
+    def capture(self, name: str | None = None, namespace: str = "local"):
+        """Decorator form of subsegment()."""
+        def wrap(fn):
+            label = name or fn.__qualname__
+
+            def inner(*args: Any, **kwargs: Any) -> Any:
+                with self.subsegment(label, namespace):
+                    return fn(*args, **kwargs)
+            inner.__wrapped__ = fn  # type: ignore[attr-defined]
+            inner.__name__ = fn.__name__
+            return inner
+        return wrap
+
+    def headers(self) -> dict[str, str]:
+        """Headers that carry this trace to a downstream call (X-Ray and W3C)."""
+        if not self.trace_id:
+            return {}
+        current = self._stack[-1].id if self._stack else _id()
+        flag = "1" if self.sampled else "0"
+        return {
+            "X-Amzn-Trace-Id": f"Root={self.trace_id};Parent={current};Sampled={flag}",
+            "traceparent": f"00-{xray_to_w3c(self.trace_id)}-{current}-0{flag}",
+        }
+
+    def end_invocation(self, error: BaseException | None = None, status: int | None = None) -> dict | None:
+        """Close the handler subsegment and send it to the X-Ray daemon when one is configured and sampled."""
+        root = self.root
+        if root is None:
+            return None
+        root.close(error)
+        if status is not None:
+            root.metadata["status"] = status
+        document = root.document()
+        document["trace_id"] = self.trace_id
+        if self.parent_id:
+            document["type"] = "subsegment"
+            document["parent_id"] = self.parent_id
+        else:
+            document["origin"] = "AWS::Lambda::Function"
+            document["name"] = self.service
+        address = os.environ.get("AWS_XRAY_DAEMON_ADDRESS")
+        if address and self.sampled and self.enabled:
+            _send(address, document)
+            self.sent.append(document)
+            del self.sent[:-50]
+        self.root = None
+        self._stack = []
+        return document
+
+
+def _send(address: str, document: dict) -> None:
+    import socket  # the daemon address is only set where tracing is on
+
+    host_port = address.split()[0].removeprefix("udp:")
+    host, _, port = host_port.rpartition(":")
+    payload = _HEADER + json.dumps(document, separators=(",", ":"), default=str).encode()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.sendto(payload[:64000], (host or "127.0.0.1", int(port)))
+    except OSError:
+        pass  # tracing must never fail a request
+    finally:
+        sock.close()
+
+
+tracer = Tracer()

@@ -1,0 +1,139 @@
+"""The route table and its compiled router: static paths by dict, parameterised paths by regex."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from golive.errors import MethodNotAllowed, NotFound
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}")
+
+
+@dataclass
+class Route:
+    """One method on one path, with everything golive derives from it (validation, auth, OpenAPI, alarms)."""
+
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    name: str = ""
+    summary: str = ""
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    body: dict | None = None  # JSON Schema of the request body
+    query: dict | None = None  # JSON Schema of the query-string object
+    path_params: dict | None = None  # JSON Schema of the path-parameter object
+    headers: dict | None = None  # JSON Schema of the (lower-cased) header object
+    responses: dict[int, dict | None] = field(default_factory=dict)  # status -> JSON Schema (None: no body)
+    public: bool = False
+    scopes: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    auth: Any = None  # per-route authenticator overriding the app's
+    cache_control: str | None = None
+    content_types: list[str] = field(default_factory=lambda: ["application/json"])
+    block_threats: bool | None = None  # None: the app's setting
+    throttle: dict | None = None  # {"rate": req/s, "burst": n} for the gateway and the template
+    function: str = "api"  # the golive.toml function serving this route
+
+    @property
+    def key(self) -> str:
+        """`METHOD /path`, the route's identity in logs, metrics and alarms."""
+        return f"{self.method} {self.path}"
+
+    @property
+    def param_names(self) -> list[str]:
+        return [m.group(1) for m in _PARAM.finditer(self.path)]
+
+    @property
+    def is_greedy(self) -> bool:
+        return "+}" in self.path
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    pattern, pos = "", 0
+    for match in _PARAM.finditer(path):
+        pattern += re.escape(path[pos : match.start()])
+        name, greedy = match.group(1), match.group(2)
+        pattern += f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)"
+        pos = match.end()
+    pattern += re.escape(path[pos:])
+    return re.compile(f"^{pattern}$")
+
+
+def _specificity(item: tuple[re.Pattern[str], dict]) -> tuple[int, int]:
+    # Most specific first: fewer greedy parameters, then more literal characters.
+    pattern = item[0].pattern
+    return pattern.count(".+"), -len(re.sub(r"\(\?P<[^>]+>[^)]*\)", "", pattern))
+
+
+class Router:
+    """Matches (method, path) to a Route; raises NotFound or MethodNotAllowed (with Allow)."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._static: dict[str, dict[str, Route]] = {}
+        self._dynamic: list[tuple[re.Pattern[str], dict[str, Route]]] = []
+
+    def add(self, route: Route) -> None:
+        if route.method not in HTTP_METHODS:
+            raise ValueError(f"{route.method} is not an HTTP method golive routes ({', '.join(HTTP_METHODS)})")
+        if not route.path.startswith("/"):
+            raise ValueError(f"route path {route.path!r} must start with '/'")
+        for existing in self.routes:
+            if existing.method == route.method and existing.path == route.path:
+                raise ValueError(f"route {route.key} is declared twice")
+        self.routes.append(route)
+        if _PARAM.search(route.path):
+            for pattern, methods in self._dynamic:
+                if pattern.pattern == _compile(route.path).pattern:
+                    methods[route.method] = route
+                    break
+            else:
+                self._dynamic.append((_compile(route.path), {route.method: route}))
+                self._dynamic.sort(key=_specificity)
+        else:
+            self._static.setdefault(route.path, {})[route.method] = route
+
+    def methods_for(self, path: str) -> dict[str, Route]:
+        """All routes on a concrete path, by method (empty when no path matches)."""
+        found = self._static.get(path)
+        if found is not None:
+            return found
+        for pattern, methods in self._dynamic:
+            if pattern.match(path):
+                return methods
+        return {}
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        methods = self._static.get(path)
+        params: dict[str, str] = {}
+        if methods is None:
+            for pattern, candidate in self._dynamic:
+                found = pattern.match(path)
+                if found:
+                    methods = candidate
+                    params = {k: unquote(v) for k, v in found.groupdict().items()}
+                    break
+            else:
+                raise NotFound(f"No route matches {path}")
+        route = methods.get(method)
+        if route is None and method == "HEAD":
+            route = methods.get("GET")
+        if route is None:
+            raise MethodNotAllowed(allowed_methods(methods))
+        return route, params
+
+
+def allowed_methods(methods: dict[str, Route]) -> list[str]:
+    allow = set(methods)
+    if "GET" in allow:
+        allow.add("HEAD")
+    allow.add("OPTIONS")
+    return sorted(allow)

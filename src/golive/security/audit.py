@@ -1,0 +1,25 @@
+"""Audit records: who did what to which resource, as a structured, searchable log line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from golive.observability.logging import iso_now, logger
+
+
+def audit(action: str, resource: str, actor: str | None = None, outcome: str = "success", **details: Any) -> dict:
+    """Write one audit record (level INFO, `audit: true`) and return it."""
+    if actor is None:
+        actor = logger.context.get("principal") or "anonymous"
+    record = {
+        "audit": True,
+        "action": action,
+        "resource": resource,
+        "actor": actor,
+        "outcome": outcome,
+        "at": iso_now(),
+    }
+    if details:
+        record["details"] = details
+    logger.info(f"audit: {actor} {action} {resource} ({outcome})", **record)
+    return record

@@ -1,0 +1,245 @@
+"""Authentication: JWT bearer (HS256 dev secret, or RS/ES against a JWKS), API keys, and gateway authorizer claims."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from golive.errors import Forbidden, ServiceUnavailable, Unauthorized
+from golive.http import Request
+
+_HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
+_ASYMMETRIC = {"RS256": "RSA", "RS384": "RSA", "RS512": "RSA", "PS256": "RSA", "PS384": "RSA", "PS512": "RSA",
+               "ES256": "EC", "ES384": "EC", "ES512": "EC", "EdDSA": "OKP"}
+
+
+class Identity:
+    """Who is calling: a principal id, claims, scopes and roles."""
+
+    __slots__ = ("claims", "principal", "roles", "scopes", "source")
+
+    def __init__(self, principal: str, claims: dict[str, Any], scopes: set[str], roles: set[str], source: str) -> None:
+        self.principal, self.claims, self.scopes, self.roles, self.source = principal, claims, scopes, roles, source
+
+
+def _scopes(claims: dict[str, Any]) -> set[str]:
+    raw = claims.get("scope", claims.get("scp", ""))
+    if isinstance(raw, str):
+        return set(raw.split())
+    return {str(s) for s in raw or []}
+
+
+def _roles(claims: dict[str, Any], claim: str) -> set[str]:
+    raw = claims.get(claim, claims.get("cognito:groups", []))
+    if isinstance(raw, str):
+        # API Gateway passes list claims to Lambda as "[a b]" strings; JWTs carry real lists.
+        return set(raw.strip("[]").replace(",", " ").split())
+    return {str(r) for r in raw or []}
+
+
+def bearer_token(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+class JWKSCache:
+    """Signing keys from a JWKS URL, cached for ttl seconds and re-fetched when an unknown kid appears (rotation)."""
+
+    def __init__(self, url: str, ttl: float = 600, min_refresh: float = 30, timeout: float = 2.0) -> None:
+        self.url, self.ttl, self.min_refresh, self.timeout = url, ttl, min_refresh, timeout
+        self._keys: dict[str, Any] = {}
+        self._fetched = 0.0
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        import urllib.request
+
+        import jwt  # lazily: PyJWT + cryptography cost ~100 ms to import
+
+        with urllib.request.urlopen(self.url, timeout=self.timeout) as reply:
+            document = json.loads(reply.read())
+        keys = {}
+        for entry in document.get("keys", []):
+            if entry.get("use", "sig") != "sig":
+                continue
+            try:
+                keys[entry.get("kid", "")] = jwt.PyJWK(entry)
+            except jwt.PyJWKError:
+                continue  # a key type this build cannot use must not hide the others
+        self._keys = keys
+        self._fetched = time.monotonic()
+
+    def get(self, kid: str | None) -> Any:
+        kid = kid or ""
+        with self._lock:
+            age = time.monotonic() - self._fetched
+            stale = not self._fetched or age > self.ttl
+            if stale or (kid not in self._keys and age > self.min_refresh):
+                try:
+                    self._fetch()
+                except Exception as exc:
+                    if not self._keys:
+                        raise ServiceUnavailable("Signing keys are unavailable; try again shortly") from exc
+            key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("Token is signed with an unknown key")
+        return key
+
+
+class JWTAuth:
+    """Verifies `Authorization: Bearer <jwt>`: signature, issuer, audience, exp and nbf (with leeway)."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str | None = None,
+        audience: str | list[str] | None = None,
+        secret: str | None = None,
+        jwks_url: str | None = None,
+        algorithms: list[str] | None = None,
+        leeway: float = 30,
+        roles_claim: str = "roles",
+        jwks_ttl: float = 600,
+    ) -> None:
+        if not secret and not jwks_url:
+            raise ValueError("JWTAuth needs a secret (HS256, development) or a jwks_url (RS256/ES256)")
+        if algorithms is None:
+            algorithms = (["HS256"] if secret else []) + (["RS256", "ES256"] if jwks_url else [])
+        for alg in algorithms:
+            if alg.lower() == "none":
+                raise ValueError("JWTAuth: the 'none' algorithm is never allowed")
+            if alg not in _HMAC_ALGS and alg not in _ASYMMETRIC:
+                raise ValueError(f"JWTAuth: unknown algorithm {alg}")
+            if alg in _HMAC_ALGS and not secret:
+                raise ValueError(f"JWTAuth: {alg} needs a secret")
+            if alg in _ASYMMETRIC and not jwks_url:
+                raise ValueError(f"JWTAuth: {alg} needs a jwks_url")
+        self.issuer, self.audience, self.secret, self.leeway = issuer, audience, secret, leeway
+        self.algorithms = list(algorithms)
+        self.roles_claim = roles_claim
+        self.jwks = JWKSCache(jwks_url, ttl=jwks_ttl) if jwks_url else None
+
+    def authenticate(self, request: Request) -> Identity | None:
+        token = bearer_token(request)
+        if token is None:
+            return None
+        claims = self.verify(token)
+        return Identity(str(claims.get("sub", "")), claims, _scopes(claims), _roles(claims, self.roles_claim), "jwt")
+
+    def verify(self, token: str) -> dict[str, Any]:
+        import jwt
+
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise Unauthorized("Malformed token") from None
+        alg = header.get("alg")
+        # The allowlist is checked before any key is chosen: 'none' and HS/RS confusion never reach a verifier.
+        if alg not in self.algorithms:
+            raise Unauthorized(f"Token algorithm {alg!r} is not accepted")
+        if alg in _HMAC_ALGS:
+            key: Any = self.secret
+        else:
+            jwk = self.jwks.get(header.get("kid"))  # type: ignore[union-attr]
+            key_type = getattr(jwk, "key_type", None)
+            if key_type and _ASYMMETRIC[alg] != key_type:
+                raise Unauthorized("Token algorithm does not match its signing key")
+            key = jwk.key
+        options = {"require": ["exp"], "verify_aud": self.audience is not None, "verify_iss": self.issuer is not None}
+        try:
+            return jwt.decode(token, key, algorithms=[alg], audience=self.audience, issuer=self.issuer,
+                              leeway=self.leeway, options=options)
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("Token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthorized("Token is not valid yet") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthorized("Token audience is not accepted") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthorized("Token issuer is not accepted") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise Unauthorized(f"Token lacks the {exc.claim!r} claim") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("Token signature is invalid") from None
+
+
+class APIKeyAuth:
+    """`x-api-key` against a mapping of key -> principal, or a lookup function."""
+
+    def __init__(self, keys: dict[str, str] | Callable[[str], str | None], header: str = "x-api-key",
+                 roles: dict[str, list[str]] | None = None) -> None:
+        self.keys, self.header, self.roles = keys, header.lower(), roles or {}
+
+    def authenticate(self, request: Request) -> Identity | None:
+        presented = request.headers.get(self.header)
+        if not presented:
+            return None
+        principal: str | None = None
+        if callable(self.keys):
+            principal = self.keys(presented)
+        else:
+            for key, owner in self.keys.items():
+                # Constant-time comparison over every key: no timing oracle on partial matches.
+                if hmac.compare_digest(key.encode(), presented.encode()):
+                    principal = owner
+        if principal is None:
+            raise Unauthorized("Invalid API key")
+        return Identity(principal, {"sub": principal}, set(), set(self.roles.get(principal, [])), "api_key")
+
+
+class GatewayAuth:
+    """Trusts the identity API Gateway's authorizer already verified (Cognito, JWT or Lambda authorizer)."""
+
+    def __init__(self, roles_claim: str = "roles") -> None:
+        self.roles_claim = roles_claim
+
+    def authenticate(self, request: Request) -> Identity | None:
+        authorizer = request.request_context.get("authorizer") or {}
+        claims: dict[str, Any] | None = None
+        if isinstance(authorizer.get("jwt"), dict):  # HTTP API JWT authorizer
+            claims = dict(authorizer["jwt"].get("claims") or {})
+            if authorizer["jwt"].get("scopes"):
+                claims.setdefault("scope", " ".join(authorizer["jwt"]["scopes"]))
+        elif isinstance(authorizer.get("claims"), dict):  # REST Cognito authorizer
+            claims = dict(authorizer["claims"])
+        elif isinstance(authorizer.get("lambda"), dict):  # HTTP API Lambda authorizer
+            claims = dict(authorizer["lambda"])
+        elif authorizer.get("principalId"):  # REST Lambda authorizer context
+            claims = {k: v for k, v in authorizer.items() if k != "integrationLatency"}
+            claims.setdefault("sub", authorizer["principalId"])
+        if not claims:
+            return None
+        principal = str(claims.get("sub") or claims.get("principalId") or "")
+        return Identity(principal, claims, _scopes(claims), _roles(claims, self.roles_claim), "gateway")
+
+
+def authorize(identity: Identity, scopes: list[str], roles: list[str]) -> None:
+    """403 unless the identity has every required scope and, when roles are listed, one of them."""
+    missing = [s for s in scopes if s not in identity.scopes]
+    if missing and not (roles and identity.roles.intersection(roles)):
+        raise Forbidden(f"Missing scope: {', '.join(missing)}")
+    if roles and not scopes and not identity.roles.intersection(roles):
+        raise Forbidden(f"Requires role: {' or '.join(roles)}")
+
+
+def jwt_from_env(prefix: str = "GOLIVE_") -> JWTAuth | None:
+    """JWTAuth from environment: GOLIVE_JWKS_URL (production) or GOLIVE_JWT_SECRET (golive dev), plus
+    GOLIVE_JWT_ISSUER / GOLIVE_JWT_AUDIENCE. None when neither key source is set."""
+    import os
+
+    secret = os.environ.get(f"{prefix}JWT_SECRET") or None
+    jwks_url = os.environ.get(f"{prefix}JWKS_URL") or None
+    if not secret and not jwks_url:
+        return None
+    return JWTAuth(issuer=os.environ.get(f"{prefix}JWT_ISSUER") or None,
+                   audience=os.environ.get(f"{prefix}JWT_AUDIENCE") or None,
+                   secret=secret, jwks_url=jwks_url)

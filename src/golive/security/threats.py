@@ -1,0 +1,67 @@
+"""Threat signals: SQL-injection, XSS and path-traversal patterns in the path, query and body."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from golive.http import Request
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "sql_injection": re.compile(
+        r"\bunion\b[\s\S]{0,40}\bselect\b|'\s*or\s+'?[\w]+'?\s*=\s*'?[\w]+|;\s*(drop|delete|insert|update|alter|"
+        r"truncate|exec)\b|\bdrop\s+table\b|\bselect\b[\s\S]{1,80}\bfrom\b[\s\S]{1,80}\bwhere\b|"
+        r"\bsleep\s*\(\s*\d|\bpg_sleep\b|\bwaitfor\s+delay\b|\bxp_cmdshell\b|'\s*;?\s*--",
+        re.IGNORECASE),
+    "xss": re.compile(
+        r"<\s*script\b|javascript\s*:|\bon(error|load|click|mouseover|focus|toggle)\s*=|<\s*iframe\b|"
+        r"<\s*object\b|<\s*embed\b|document\.cookie|<\s*svg\b[^>]*\bon\w+\s*=",
+        re.IGNORECASE),
+    "path_traversal": re.compile(
+        r"\.\./|\.\.\\|%2e%2e(?:%2f|%5c|/|\\)|\.\.%2f|\.\.%5c|/etc/(passwd|shadow)|\\windows\\system32|%00|\x00",
+        re.IGNORECASE),
+}
+MAX_SCAN = 64 * 1024  # bytes of body inspected: enough for any form, bounded for cost
+
+
+def scan(request: Request) -> list[dict[str, str]]:
+    """Every suspicious pattern found, as {kind, location, sample}."""
+    findings: list[dict[str, str]] = []
+    _check(request.path, "path", findings)
+    for name, values in request.multi_query.items():
+        for value in values:
+            _check(value, f"query.{name}", findings)
+    if request.body:
+        text = request.body[:MAX_SCAN].decode("utf-8", "replace")
+        try:
+            document = json.loads(text) if text.lstrip()[:1] in ("{", "[") else None
+        except ValueError:
+            document = None
+        if document is None:
+            _check(text, "body", findings)
+        else:
+            _walk(document, "body", findings)
+    return findings
+
+
+def _walk(value: Any, location: str, findings: list[dict[str, str]], depth: int = 0) -> None:
+    if depth > 10:
+        return
+    if isinstance(value, str):
+        _check(value, location, findings)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(item, f"{location}.{key}", findings, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:1000]):
+            _walk(item, f"{location}[{index}]", findings, depth + 1)
+
+
+def _check(text: str, location: str, findings: list[dict[str, str]]) -> None:
+    if len(text) < 3:
+        return
+    for kind, pattern in PATTERNS.items():
+        match = pattern.search(text)
+        if match:
+            findings.append({"kind": kind, "location": location, "sample": match.group(0)[:80]})

@@ -1,0 +1,176 @@
+"""Synthesises Lambda HTTP events the way API Gateway (REST, HTTP API), Function URLs and ALB send them."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from golive.events import is_text
+
+
+def _request_id() -> str:
+    raw = os.urandom(16).hex()
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+
+def _body(body: bytes, headers: dict[str, str]) -> tuple[str | None, bool]:
+    if not body:
+        return None, False
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    if is_text(content_type):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode(), True
+
+
+def build_event(
+    kind: str,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+    query: dict[str, str | list[str]] | list[tuple[str, str]] | None = None,
+    body: bytes = b"",
+    stage: str = "$default",
+    resource: str | None = None,
+    path_params: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+    authorizer: dict[str, Any] | None = None,
+    stage_variables: dict[str, str] | None = None,
+    request_id: str | None = None,
+    api_id: str = "local",
+    alb_multi_value: bool = False,
+) -> dict[str, Any]:
+    """An event of the given kind ('v1', 'v2', 'url' or 'alb') for one HTTP request."""
+    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    query_pairs: list[tuple[str, str]] = []
+    if isinstance(query, dict):
+        for key, value in query.items():
+            for item in value if isinstance(value, list) else [value]:
+                query_pairs.append((key, item))
+    elif query:
+        query_pairs = list(query)
+    request_id = request_id or _request_id()
+    now = time.time()
+    user_agent = next((v for k, v in pairs if k.lower() == "user-agent"), "")
+    text, is_b64 = _body(body, dict(pairs))
+    if kind in ("v2", "url"):
+        return _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, path_params, source_ip,
+                   authorizer, stage_variables, request_id, api_id, now, user_agent)
+    multi_headers: dict[str, list[str]] = {}
+    for key, value in pairs:
+        multi_headers.setdefault(key, []).append(value)
+    multi_query: dict[str, list[str]] = {}
+    for key, value in query_pairs:
+        multi_query.setdefault(key, []).append(value)
+    if kind == "alb":
+        encoded = {quote(k): [quote(v, safe="") for v in vs] for k, vs in multi_query.items()}
+        event: dict[str, Any] = {
+            "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+                                                         f"targetgroup/{api_id}/73e2d6bc24d8a067"}},
+            "httpMethod": method, "path": path, "body": text or "", "isBase64Encoded": is_b64,
+        }
+        if alb_multi_value:
+            event["multiValueHeaders"] = {k.lower(): v for k, v in multi_headers.items()}
+            event["multiValueQueryStringParameters"] = encoded
+        else:
+            event["headers"] = {k.lower(): v[-1] for k, v in multi_headers.items()}
+            event["queryStringParameters"] = {k: v[-1] for k, v in encoded.items()}
+        return event
+    stage_name = "prod" if stage == "$default" else stage
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_params or None,
+        "stageVariables": stage_variables or None,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": api_id, "domainName": f"{api_id}.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": api_id, "extendedRequestId": request_id[:16], "httpMethod": method,
+            "identity": {"sourceIp": source_ip, "userAgent": user_agent, "accessKey": None, "accountId": None,
+                         "caller": None, "cognitoIdentityId": None, "user": None, "userArn": None},
+            "path": f"/{stage_name}{path}", "protocol": "HTTP/1.1", "requestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000), "resourceId": "abc123", "resourcePath": resource or path,
+            "stage": stage_name, **({"authorizer": authorizer} if authorizer is not None else {}),
+        },
+        "body": text,
+        "isBase64Encoded": is_b64,
+    }
+
+
+def _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, path_params, source_ip, authorizer,
+        stage_variables, request_id, api_id, now, user_agent) -> dict[str, Any]:
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for key, value in pairs:
+        lower = key.lower()
+        if lower == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+    raw_path = path if stage == "$default" else f"/{stage}{path}"
+    query: dict[str, str] = {}
+    for key, value in query_pairs:
+        query[key] = f"{query[key]},{value}" if key in query else value
+    domain = (f"{api_id}.lambda-url.us-east-1.on.aws" if kind == "url"
+              else f"{api_id}.execute-api.us-east-1.amazonaws.com")
+    event_route_key = "$default" if kind == "url" or resource is None else f"{method} {resource}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": event_route_key,
+        "rawPath": raw_path,
+        "rawQueryString": urlencode(query_pairs),
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012" if kind == "v2" else "anonymous", "apiId": api_id, "domainName": domain,
+            "domainPrefix": api_id, "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
+                                             "sourceIp": source_ip, "userAgent": user_agent},
+            "requestId": request_id, "routeKey": event_route_key,
+            "stage": stage, "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": is_b64,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if text is not None:
+        event["body"] = text
+    if path_params:
+        event["pathParameters"] = path_params
+    if stage_variables:
+        event["stageVariables"] = stage_variables
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
+    return event
+
+
+class LambdaContext:
+    """The context object Lambda passes to a handler (name, memory, ARN, log group, remaining time)."""
+
+    def __init__(self, function_name: str = "golive-local", memory_mb: int = 512, timeout_s: float = 3.0,
+                 request_id: str | None = None) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = request_id or _request_id()
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
-from typing import Any
-
 from golive.http import PROBLEM_TYPE, Response
+
+TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class HTTPError(Exception):
@@ -34,11 +35,21 @@ class HTTPError(Exception):
         super().__init__(detail or self.title)
 
 
+# A table instead of http.HTTPStatus: that enum costs ~1 ms to import at cold start.
+PHRASES = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
+    304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
+    408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
+    413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type", 422: "Unprocessable Content",
+    428: "Precondition Required", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
 def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    return PHRASES.get(status, "Error")
 
 
 class BadRequest(HTTPError):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from golive.observability.logging import iso_now, logger
+
+TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def audit(action: str, resource: str, actor: str | None = None, outcome: str = "success", **details: Any) -> dict:

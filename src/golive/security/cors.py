@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from golive.http import Response
 
@@ -12,20 +11,20 @@ DEFAULT_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If
 DEFAULT_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID"]
 
 
-@dataclass
 class CORS:
     """Which browser origins may call the API, and with what."""
 
-    allow_origins: list[str]
-    allow_headers: list[str] = field(default_factory=lambda: list(DEFAULT_ALLOW_HEADERS))
-    expose_headers: list[str] = field(default_factory=lambda: list(DEFAULT_EXPOSE_HEADERS))
-    allow_credentials: bool = False
-    max_age: int = 600
-
-    def __post_init__(self) -> None:
-        if "*" in self.allow_origins and self.allow_credentials:
+    def __init__(self, allow_origins: list[str], allow_headers: list[str] | None = None,
+                 expose_headers: list[str] | None = None, allow_credentials: bool = False,
+                 max_age: int = 600) -> None:
+        if "*" in allow_origins and allow_credentials:
             raise ValueError("CORS: allow_origins='*' cannot be combined with allow_credentials=True; "
                              "list the origins that may send credentials")
+        self.allow_origins = list(allow_origins)
+        self.allow_headers = list(DEFAULT_ALLOW_HEADERS if allow_headers is None else allow_headers)
+        self.expose_headers = list(DEFAULT_EXPOSE_HEADERS if expose_headers is None else expose_headers)
+        self.allow_credentials = allow_credentials
+        self.max_age = max_age
         self._exact = {o.rstrip("/").lower() for o in self.allow_origins if "*" not in o}
         self._any = "*" in self.allow_origins
         self._patterns = [_pattern(o) for o in self.allow_origins if "*" in o and o != "*"]

@@ -136,7 +136,7 @@ def load_config(service_dir: str | os.PathLike[str]) -> ServiceConfig:
         if not 128 <= function.memory <= 10240:
             raise ConfigError(f"{path}: [functions.{name}] memory must be between 128 and 10240 MB")
         if not isinstance(function.timeout, int | float) or not 0 < function.timeout <= 900:
-            raise ConfigError(f"{path}: [functions.{name}] timeout must be between 1 and 900 seconds")
+            raise ConfigError(f"{path}: [functions.{name}] timeout must be more than 0 and at most 900 seconds")
         functions[name] = function
     api = dict(raw.get("api") or {})
     if api.get("type", "rest") not in ("rest", "http"):

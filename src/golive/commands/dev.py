@@ -1,0 +1,90 @@
+"""`golive dev`: serve the service over HTTP on this machine, every request through API Gateway's translation."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+from typing import Any
+
+from golive.local.config import ServiceConfig, load_config
+
+DEV_TOKEN_SUBJECT = "dev-admin"
+DEV_TOKEN_TTL = 12 * 3600
+
+
+class _Stop(Exception):
+    """Raised by the SIGINT/SIGTERM handler to leave the serving loop."""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("service_dir", nargs="?", default=".", metavar="SERVICE_DIR",
+                        help="folder holding golive.toml (default: the current folder)")
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from golive.cli import CLIError
+    from golive.local import devserver
+
+    if not 0 <= args.port <= 65535:
+        raise CLIError(f"--port {args.port} is not a TCP port; pass a number between 1 and 65535")
+    config = load_config(args.service_dir)
+    runtime = devserver.ServiceRuntime.load(config)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        devserver.serve(config, args.host, args.port, ready=lambda url: _banner(config, runtime, url, args.service_dir),
+                        runtime=runtime)
+    except devserver.PortInUse:
+        raise CLIError(f"port {args.port} is in use; stop the other process or pass --port N") from None
+    except (_Stop, KeyboardInterrupt):
+        print("golive dev: stopped", file=sys.stderr, flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _banner(config: ServiceConfig, runtime: Any, url: str, service_dir: str) -> None:
+    """What a person needs to start: the URL, a curl to paste and a token for the protected routes."""
+    routes = [route for _, route in runtime.routes]
+    functions = len(runtime.targets)
+    api = "REST API (payload v1)" if runtime.kind == "v1" else "HTTP API (payload v2)"
+    lines = [
+        f"golive dev: {config.service} {config.version} — {api}, stage {config.stage}, "
+        f"{functions} function{'s' if functions != 1 else ''}, {len(routes)} route{'s' if len(routes) != 1 else ''}",
+        url,
+        "",
+        "Try it:",
+        f"  curl -s {_example_url(url, routes, public=True)}",
+    ]
+    if config.auth and config.auth.get("type", "jwt") == "jwt":
+        from golive.commands.token import mint_token
+
+        token = mint_token(config, DEV_TOKEN_SUBJECT, roles=["admin"], ttl=DEV_TOKEN_TTL)
+        lines += [
+            "",
+            f"Development token (sub {DEV_TOKEN_SUBJECT}, role admin, valid 12 h):",
+            f"  export TOKEN={token}",
+            f"  curl -s -H \"Authorization: Bearer $TOKEN\" {_example_url(url, routes, public=False)}",
+            f"  another: TOKEN=$(golive token --sub alice {service_dir})",
+        ]
+    lines += ["", "Logs follow. Press Ctrl+C to stop.", ""]
+    print("\n".join(lines), flush=True)
+
+
+def _example_url(base: str, routes: list[Any], public: bool) -> str:
+    """A GET route worth trying first: the health check when public, a protected listing otherwise."""
+    candidates = [r for r in routes if r.method == "GET" and r.public == public]
+    if not candidates:
+        candidates = [r for r in routes if r.method == "GET"]
+    if not candidates:
+        return base + "/"
+    best = min(candidates, key=lambda r: (bool(r.param_names), r.path != "/health", len(r.path)))
+    return base + re.sub(r"\{[^}]+\}", "example", best.path)

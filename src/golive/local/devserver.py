@@ -1,0 +1,532 @@
+"""golive dev's in-process server: HTTP requests become API Gateway events, handler results become HTTP replies."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from golive.errors import PHRASES, MethodNotAllowed, NotFound
+from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, load_app, load_handler
+from golive.routing import Route, Router
+from golive.synth import LambdaContext, build_event
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's hard request payload limit (REST and HTTP APIs)
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload limit
+_DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) an oversized body up to this, so the client sees the 413
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
+                         "proxy-connection", "te", "trailer"})
+_V1_RESULT_KEYS = frozenset({"statusCode", "statusDescription", "headers", "multiValueHeaders", "body",
+                             "isBase64Encoded", "cookies"})
+
+# API Gateway's own answers (status, {"message": ...}) for failures outside the function.
+REQUEST_TOO_LARGE = (413, "Request Too Long")
+INTERNAL_ERROR = (502, "Internal server error")
+MISSING_TOKEN = (403, "Missing Authentication Token")  # REST API: no route matches
+NOT_FOUND = (404, "Not Found")  # HTTP API: no route matches
+
+
+class PortInUse(Exception):
+    """The address golive dev should listen on is taken by another process."""
+
+
+class MalformedResult(Exception):
+    """The handler's result is not a valid Lambda proxy response (API Gateway answers 502)."""
+
+
+class Reply:
+    """An HTTP reply: status, header pairs (repeats allowed) and body bytes."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]] | None = None, body: bytes = b"") -> None:
+        self.status, self.headers, self.body = status, list(headers or []), body
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), None)
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.status}>"
+
+
+# -- HTTP <-> event translation (reusable by the local cloud's gateway) ------------------------------------------
+def event_kind(config: ServiceConfig) -> str:
+    """The payload format API Gateway would send: v1 for a REST API, v2 for an HTTP API."""
+    return "v2" if config.api_type == "http" else "v1"
+
+
+def request_to_event(
+    kind: str,
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    stage: str,
+    source_ip: str = "127.0.0.1",
+    server_port: int | None = None,
+    resource: str | None = None,
+    path_params: dict[str, str] | None = None,
+    stage_variables: dict[str, str] | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The API Gateway event for one HTTP request (target is the request line's path?query)."""
+    path, raw_query = split_target(target)
+    query = parse_qsl(raw_query, keep_blank_values=True)
+    pairs = [(name, value) for name, value in headers if name.lower() not in ("connection", "keep-alive",
+                                                                               "transfer-encoding", "expect")]
+    # The headers API Gateway adds in front of every integration request.
+    forwarded = next((v for k, v in pairs if k.lower() == "x-forwarded-for"), None)
+    pairs = [(k, v) for k, v in pairs if k.lower() not in ("x-forwarded-for", "x-forwarded-proto",
+                                                           "x-forwarded-port")]
+    pairs.append(("X-Forwarded-For", f"{forwarded}, {source_ip}" if forwarded else source_ip))
+    pairs.append(("X-Forwarded-Proto", "http"))
+    if server_port is not None:
+        pairs.append(("X-Forwarded-Port", str(server_port)))
+    if not any(k.lower() == "x-amzn-trace-id" for k, _ in pairs):
+        pairs.append(("X-Amzn-Trace-Id", new_trace_id()))
+    return build_event(kind, method.upper(), path, headers=pairs, query=query, body=body, stage=stage,
+                       resource=resource, path_params=path_params or None, source_ip=source_ip,
+                       stage_variables=stage_variables, request_id=request_id)
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """(path, query string) of a request target: origin form (/a?b, even //a) or absolute form (http://h/a?b)."""
+    if not target.startswith("/"):
+        parts = urlsplit(target)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path, _, query = target.partition("#")[0].partition("?")
+    return path or "/", query
+
+
+def result_to_reply(kind: str, result: Any) -> Reply:
+    """The HTTP reply API Gateway makes of a Lambda proxy result; MalformedResult where it would answer 502."""
+    if kind == "v2" and not (isinstance(result, dict) and "statusCode" in result):
+        # HTTP API (payload 2.0) treats any other JSON value as a 200 application/json body.
+        text = result if isinstance(result, str) else json.dumps(result)
+        return Reply(200, [("Content-Type", "application/json")], text.encode())
+    if not isinstance(result, dict):
+        raise MalformedResult(f"the handler returned {type(result).__name__}, not a proxy response object")
+    if kind == "v1":
+        unknown = set(result) - _V1_RESULT_KEYS
+        if unknown:
+            raise MalformedResult(f"unexpected key(s) {', '.join(sorted(unknown))} in the proxy response")
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise MalformedResult(f"statusCode must be an integer HTTP status, got {status!r}")
+    headers = _result_headers(result)
+    body = result.get("body")
+    if body is None:
+        raw = b""
+    elif isinstance(body, str):
+        if result.get("isBase64Encoded"):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except ValueError:
+                raise MalformedResult("isBase64Encoded is true but the body is not base64") from None
+        else:
+            raw = body.encode("utf-8")
+    elif kind == "v2":
+        raw = json.dumps(body).encode()
+    else:
+        raise MalformedResult(f"body must be a string, got {type(body).__name__}")
+    if raw and not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", "application/json"))  # API Gateway's default
+    return Reply(status, headers, raw)
+
+
+def _result_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
+    single = result.get("headers") or {}
+    multi = result.get("multiValueHeaders") or {}
+    if not isinstance(single, dict) or not isinstance(multi, dict):
+        raise MalformedResult("headers and multiValueHeaders must be objects")
+    # API Gateway merges both maps; a name present in multiValueHeaders takes its values from there.
+    in_multi = {name.lower() for name in multi}
+    pairs = [(name, _header_value(value)) for name, value in single.items()
+             if name.lower() not in in_multi and name.lower() not in _HOP_BY_HOP]
+    for name, values in multi.items():
+        if name.lower() in _HOP_BY_HOP:
+            continue
+        if not isinstance(values, list):
+            raise MalformedResult(f"multiValueHeaders[{name!r}] must be a list")
+        pairs.extend((name, _header_value(value)) for value in values)
+    cookies = result.get("cookies") or []
+    if not isinstance(cookies, list):
+        raise MalformedResult("cookies must be a list of Set-Cookie strings")
+    pairs.extend(("Set-Cookie", str(cookie)) for cookie in cookies)
+    return pairs
+
+
+def _header_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) else str(value)
+    if "\r" in text or "\n" in text:
+        raise MalformedResult("a header value contains a line break")
+    return text
+
+
+def gateway_reply(kind: str, status_message: tuple[int, str], request_id: str) -> Reply:
+    """A failure API Gateway answers itself: {"message": ...} with its request id header."""
+    status, message = status_message
+    body = json.dumps({"message": message}, separators=(",", ":")).encode()
+    return Reply(status, [("Content-Type", "application/json"), (_request_id_header(kind), request_id)], body)
+
+
+def _request_id_header(kind: str) -> str:
+    return "Apigw-Requestid" if kind == "v2" else "x-amzn-RequestId"
+
+
+def new_request_id() -> str:
+    raw = os.urandom(16).hex()
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+
+def new_trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+
+
+# -- the service: functions, their routes, one invocation at a time ------------------------------------------
+class FunctionTarget:
+    """One function of the service, loaded in this process: its handler, its golive.App (if any), its settings."""
+
+    def __init__(self, config: ServiceConfig, function: FunctionConfig, handler: Callable[..., Any], app: Any,
+                 lock: threading.Lock) -> None:
+        self.config, self.function, self.handler, self.app = config, function, handler, app
+        self.name = function.name
+        # The runtime keeps per-invocation state (logger, metrics, tracer) in process globals shared by every
+        # function loaded here, so one lock serialises all invocations, like a single Lambda environment.
+        self.lock = lock
+
+    @property
+    def lambda_name(self) -> str:
+        return f"{self.config.service}-{self.name}"
+
+    def context(self) -> LambdaContext:
+        return LambdaContext(self.lambda_name, self.function.memory, float(self.function.timeout))
+
+    def invoke(self, event: dict[str, Any], context: LambdaContext | None = None) -> Any:
+        """Run the handler on one event (raises what the handler raises)."""
+        with self.lock:
+            return self.handler(event, context or self.context())
+
+
+def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[str, FunctionTarget]:
+    """Import every function's handler (or only the named ones) with its local environment; import failures
+    become one ConfigError line."""
+    lock = threading.Lock()
+    targets = {}
+    for name, function in config.functions.items():
+        if only is not None and name not in only:
+            continue
+        try:
+            handler = load_handler(config, function)
+            app = load_app(config, function)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            if os.environ.get("GOLIVE_DEBUG"):
+                raise
+            where = _failure_location(exc, config)
+            raise ConfigError(f"[functions.{name}] handler {function.handler} failed to load: "
+                              f"{type(exc).__name__}: {exc}{where}; fix it and run again "
+                              f"(GOLIVE_DEBUG=1 shows the traceback)") from None
+        if not callable(handler):
+            raise ConfigError(f"[functions.{name}] handler {function.handler} is not callable; "
+                              f"point it at a function handler(event, context)")
+        targets[name] = FunctionTarget(config, function, handler, app, lock)
+    return targets
+
+
+def _failure_location(exc: BaseException, config: ServiceConfig) -> str:
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" ({exc.filename}:{exc.lineno})"
+    root = str(config.root)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
+    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+
+
+def route_table(config: ServiceConfig, apps: dict[str, Any]) -> list[tuple[str, Route]]:
+    """(function name, route) for every route the service serves; the first function to claim a route wins."""
+    table: list[tuple[str, Route]] = []
+    seen: set[str] = set()
+    for name, app in apps.items():
+        function = config.functions[name]
+        for route in app.routes:
+            if function.routes:
+                owned = route.key in function.routes
+            elif route.function == name:
+                owned = True
+            else:
+                # The route names another function: that function serves it if it runs this same App.
+                owned = apps.get(route.function) is not app
+            if owned and route.key not in seen:
+                seen.add(route.key)
+                table.append((name, route))
+    return table
+
+
+class ServiceRuntime:
+    """The whole service in this process: finds the function for a request and turns it into an HTTP reply."""
+
+    def __init__(self, config: ServiceConfig, targets: dict[str, FunctionTarget]) -> None:
+        self.config = config
+        self.targets = targets
+        self.kind = event_kind(config)
+        self.stage = config.stage
+        self.stage_variables = {k: str(v) for k, v in (config.api.get("stage_variables") or {}).items()}
+        self.routes = route_table(config, {n: t.app for n, t in targets.items() if t.app is not None})
+        self.router = Router()
+        self._owner: dict[int, str] = {}
+        for name, route in self.routes:
+            try:
+                self.router.add(route)
+            except ValueError as exc:  # two functions spell one path differently
+                raise ConfigError(f"[functions.{name}] {exc}") from None
+            self._owner[id(route)] = name
+        # Functions not written with golive have no route table: they take whatever no route claims.
+        self.catch_all = next((t for t in targets.values() if t.app is None), None)
+        if self.catch_all is None and len(targets) == 1:
+            self.catch_all = next(iter(targets.values()))  # its App answers its own 404/405
+
+    @classmethod
+    def load(cls, config: ServiceConfig) -> ServiceRuntime:
+        return cls(config, load_targets(config))
+
+    def resolve(self, method: str, path: str) -> tuple[FunctionTarget | None, Route | None, dict[str, str]]:
+        """The function serving METHOD path, the matched route and its path parameters."""
+        try:
+            route, params = self.router.match(method, path)
+        except MethodNotAllowed:
+            # The path exists: the function owning it answers 405 (or the OPTIONS preflight) itself.
+            methods = self.router.methods_for(path.rstrip("/") or "/")
+            owner = next(iter(methods.values()))
+            return self.targets[self._owner[id(owner)]], None, {}
+        except NotFound:
+            return self.catch_all, None, {}
+        return self.targets[self._owner[id(route)]], route, params
+
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
+               source_ip: str = "127.0.0.1", server_port: int | None = None) -> Reply:
+        """One HTTP request through API Gateway's translation and the function's handler."""
+        request_id = new_request_id()
+        path = split_target(target)[0]
+        function, route, params = self.resolve(method.upper(), path)
+        if function is None:
+            return gateway_reply(self.kind, MISSING_TOKEN if self.kind == "v1" else NOT_FOUND, request_id)
+        event = request_to_event(self.kind, method, target, headers, body, stage=self.stage, source_ip=source_ip,
+                                 server_port=server_port, resource=route.path if route else None,
+                                 path_params=params, stage_variables=self.stage_variables, request_id=request_id)
+        reply = self.invoke_http(function, event, request_id)
+        if reply.header(_request_id_header(self.kind)) is None:
+            reply.headers.append((_request_id_header(self.kind), request_id))
+        return reply
+
+    def invoke_http(self, function: FunctionTarget, event: dict[str, Any], request_id: str) -> Reply:
+        """Invoke the function and map its outcome the way API Gateway does (errors and bad results: 502)."""
+        context = function.context()
+        started = time.monotonic()
+        try:
+            result = function.invoke(event, context)
+        except Exception as exc:
+            log_function_error(exc, context.aws_request_id)
+            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+        elapsed = time.monotonic() - started
+        if elapsed > function.function.timeout:
+            # In-process the handler cannot be stopped, but Lambda would have: answer as API Gateway would then.
+            _log_line(f"{context.aws_request_id} Task timed out after {function.function.timeout:.2f} seconds "
+                      f"(golive dev let it finish in {elapsed:.2f} s; Lambda would have stopped it)")
+            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+        if isinstance(result, dict) and isinstance(result.get("body"), str) \
+                and len(result["body"]) > MAX_RESPONSE_BYTES:
+            _log_line(f"{context.aws_request_id} response payload of {len(result['body'])} bytes exceeds Lambda's "
+                      f"{MAX_RESPONSE_BYTES} byte limit")
+            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+        try:
+            return result_to_reply(self.kind, result)
+        except MalformedResult as exc:
+            _log_line(f"Execution failed due to configuration error: Malformed Lambda proxy response ({exc})")
+            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+
+
+def log_function_error(exc: BaseException, request_id: str) -> None:
+    """An unhandled handler exception, logged the way the Lambda Python runtime logs it (one JSON line)."""
+    # Only the handler's frames, as Lambda shows them: the dev server's own are noise.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+    stack = traceback.format_list(frames)
+    _log_line(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
+                          "stackTrace": stack}))
+
+
+def _log_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+# -- the HTTP server ---------------------------------------------------------------------------------------------
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Reads one HTTP/1.1 request, hands it to the ServiceRuntime and writes the reply (keep-alive)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "golive-dev"
+    server: DevHTTPServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def handle_expect_100(self) -> bool:
+        # curl asks before sending a large body: refuse an oversized one before it is sent.
+        if self._declared_length() > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            self._send(self._too_large())
+            return False
+        return super().handle_expect_100()
+
+    def _declared_length(self) -> int:
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return 0
+
+    def _too_large(self) -> Reply:
+        return gateway_reply(self.server.runtime.kind, REQUEST_TOO_LARGE, new_request_id())
+
+    def _read_body(self) -> bytes | None:
+        """The request body; None when it exceeds API Gateway's limit (the excess is drained, then refused)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        raw_length = self.headers.get("Content-Length")
+        if raw_length is None:
+            return b""
+        if not raw_length.strip().isdigit():
+            raise ValueError("Content-Length is not a number")
+        length = int(raw_length)
+        if length > MAX_REQUEST_BYTES:
+            self._drain(length)
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes | None:
+        chunks, total = [], 0
+        while True:
+            size_line = self.rfile.readline(1024)
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                break
+            total += size
+            if total > MAX_REQUEST_BYTES:
+                self.close_connection = True
+                return None
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+        return b"".join(chunks)
+
+    def _drain(self, length: int) -> None:
+        self.close_connection = True
+        remaining = length if length <= _DRAIN_LIMIT else 0
+        while remaining > 0:
+            data = self.rfile.read(min(remaining, 1024 * 1024))
+            if not data:
+                break
+            remaining -= len(data)
+
+    def _handle(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self._send(Reply(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}'))
+            return
+        if body is None:
+            self._send(self._too_large())
+            return
+        try:
+            reply = self.server.runtime.handle(self.command, self.path, list(self.headers.items()), body,
+                                               source_ip=self.client_address[0],
+                                               server_port=self.server.server_port)
+        except Exception:
+            # A fault in golive dev itself, not in the function: say so, and answer like a failing gateway.
+            sys.stderr.write(f"golive dev: internal error on {self.command} {self.path}:\n{traceback.format_exc()}")
+            reply = gateway_reply(self.server.runtime.kind, INTERNAL_ERROR, new_request_id())
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status, PHRASES.get(reply.status))
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and reply.body:
+            self.wfile.write(reply.body)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the function's own access log ("request completed") says it better
+
+
+class DevHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP/1.1 server bound to one ServiceRuntime."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _RequestHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host's FQDN, which can stall on a machine without DNS.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        host = self.server_name
+        return f"http://[{host}]:{self.server_port}" if ":" in host else f"http://{host}:{self.server_port}"
+
+
+def create_server(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
+                  runtime: ServiceRuntime | None = None) -> DevHTTPServer:
+    """Load the service (unless a runtime is given) and bind its HTTP server; PortInUse when the port is taken."""
+    runtime = runtime or ServiceRuntime.load(config)
+    try:
+        return DevHTTPServer((host, port), runtime)
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} is in use") from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
+            raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}; pass --host 127.0.0.1") from None
+        raise
+
+
+def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
+          ready: Callable[[str], None] | None = None, runtime: ServiceRuntime | None = None) -> None:
+    """Serve the service over HTTP until interrupted; ready(url) is called once the socket listens."""
+    server = create_server(config, host, port, runtime)
+    try:
+        if ready is not None:
+            ready(server.url)
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()

@@ -1,0 +1,822 @@
+"""The local Lambda service: execution environments (worker processes) per function, behaving and failing like AWS.
+
+Each environment is a worker process speaking the Lambda Runtime API on its own loopback port (runtime_api.py).
+The service starts environments on demand (cold start), reuses idle ones (warm), scales out up to the function's
+concurrency, throttles beyond it, reaps idle ones, enforces timeout and memory limits, and writes the START / END /
+REPORT lines Lambda writes, with the function's own output attributed to each request id.
+
+Memory: each worker gets RLIMIT_DATA = memory + MEMORY_ALLOWANCE_MB (thread stacks and allocator reservations count
+as data but are not resident; RLIMIT_AS would fail at the first thread), and its resident set is watched while it
+runs an invocation: above the function's memory the environment is killed like Lambda's OOM kill
+("Runtime exited with error: signal: killed"). A MemoryError reported by the runtime is treated the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from golive.local.config import FunctionConfig, ServiceConfig
+from golive.local.runtime_api import RuntimeAPI
+
+WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
+ACCOUNT_ID = "123456789012"
+INIT_LIMIT_S = 10.0  # Lambda's init phase limit for on-demand functions
+MEMORY_ALLOWANCE_MB = 64
+MEMORY_POLL_S = 0.05
+RUNTIME_CLIENTS = ("golive", "awslambdaric")
+
+OUTCOMES = ("ok", "function_error", "timeout", "crash", "init_error", "throttled")
+
+
+@dataclass
+class LogRecord:
+    """One log line of a function, as CloudWatch would store it (stream: stdout, stderr or platform)."""
+
+    function: str
+    request_id: str | None
+    stream: str
+    line: str
+    timestamp: float
+
+
+@dataclass
+class Invocation:
+    """The result of one synchronous invocation, with what Lambda reports about it."""
+
+    request_id: str
+    outcome: str  # one of OUTCOMES
+    payload: bytes | None  # the function's response body, or the error document Lambda returns
+    error_type: str | None = None
+    error_message: str | None = None
+    duration_ms: float = 0.0
+    billed_ms: int = 0
+    init_ms: float | None = None
+    max_memory_mb: int = 0
+    memory_mb: int = 0
+    cold_start: bool = False
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def utc_timestamp(now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+def exit_description(returncode: int | None) -> str:
+    """How Lambda words a runtime's exit: 'exit status 3', 'signal: killed', 'signal: segmentation fault'."""
+    if returncode is None or returncode >= 0:
+        return f"exit status {returncode or 0}"
+    try:
+        name = signal.strsignal(-returncode) or f"signal {-returncode}"
+    except ValueError:
+        name = f"signal {-returncode}"
+    return "signal: " + name.split(":")[0].lower()
+
+
+class _Job:
+    """One invocation travelling through an environment."""
+
+    __slots__ = ("client_context", "cold", "delivered_at", "done", "future", "lines", "payload", "request_id",
+                 "timer", "trace_id")
+
+    def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
+                 future: asyncio.Future[Invocation]) -> None:
+        self.request_id = str(uuid.uuid4())
+        self.payload = payload
+        self.trace_id = trace_id or _new_trace_id()
+        self.client_context = client_context
+        self.future = future
+        self.cold = False
+        self.delivered_at: float | None = None
+        self.lines: list[str] = []
+        self.timer: asyncio.TimerHandle | None = None
+        self.done = False
+
+
+def _new_trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0"
+
+
+class _Stats:
+    __slots__ = ("cold_starts", "crashes", "function_errors", "init_errors", "invocations", "throttles", "timeouts")
+
+    def __init__(self) -> None:
+        self.invocations = self.cold_starts = self.function_errors = self.timeouts = 0
+        self.crashes = self.init_errors = self.throttles = 0
+
+
+class _Pool:
+    """The environments of one function."""
+
+    def __init__(self, function: FunctionConfig) -> None:
+        self.function = function
+        self.environments: list[_Environment] = []
+        self.stats = _Stats()
+
+    @property
+    def limit(self) -> int:
+        reserved = self.function.reserved_concurrency
+        return self.function.concurrency if reserved is None else min(reserved, self.function.concurrency)
+
+
+class _Environment:
+    """One execution environment: a worker process, its Runtime API endpoint and its output pipes."""
+
+    def __init__(self, service: LambdaService, pool: _Pool, generation: int) -> None:
+        self.service = service
+        self.pool = pool
+        self.function = pool.function
+        self.generation = generation
+        self.state = "starting"  # starting -> idle <-> busy -> dead
+        self.api = RuntimeAPI(self)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = time.perf_counter()
+        self.init_ms: float | None = None
+        self.init_lines: list[str] = []
+        self.job: _Job | None = None
+        self.served = 0
+        self.prewarmed = False
+        self.idle_timer: asyncio.TimerHandle | None = None
+        self.init_timer: asyncio.TimerHandle | None = None
+        self.memory_timer: asyncio.TimerHandle | None = None
+        self.exited: asyncio.Future[int | None] = service.loop.create_future()
+        self.log_stream = time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
+        self._fds: dict[int, str] = {}
+        self._partial: dict[int, bytes] = {}
+        self._pidfd: int | None = None
+        self._status_fd: int | None = None
+        self.spawn_task: asyncio.Task[None] | None = None  # held so the task is not garbage-collected
+        self.peak_mb = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def spawn(self) -> None:
+        address = await self.api.start()
+        if self.state == "dead":  # killed (reload, stop) before its process existed
+            return
+        service, function = self.service, self.function
+        if service.runtime_client == "awslambdaric":
+            command = [sys.executable, "-m", "awslambdaric", function.handler]
+        else:
+            command = [sys.executable, WORKER_SCRIPT, function.handler]
+        env = service.environment_for(function, address, self.log_stream,
+                                      "provisioned-concurrency" if self.prewarmed else "on-demand")
+        if service.runtime_client == "golive":
+            env["_GOLIVE_PARENT_PID"] = str(os.getpid())  # the worker removes it; see worker._die_with_parent
+        # a new session, so the whole process group can be killed and a terminal's Ctrl-C reaches only the server
+        self.process = subprocess.Popen(command, cwd=str(service.config.root), env=env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        pid = self.process.pid
+        limit = (function.memory + MEMORY_ALLOWANCE_MB) * 1024 * 1024
+        try:
+            import resource
+
+            resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
+        except (ImportError, AttributeError, OSError, ValueError):
+            pass  # not Linux, or the process is already gone; the RSS watch still applies
+        loop = service.loop
+        for stream, pipe in (("stdout", self.process.stdout), ("stderr", self.process.stderr)):
+            assert pipe is not None
+            fd = pipe.fileno()
+            os.set_blocking(fd, False)
+            self._fds[fd] = stream
+            self._partial[fd] = b""
+            loop.add_reader(fd, self._read, fd)
+        try:
+            self._status_fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        except OSError:
+            self._status_fd = None
+        try:
+            self._pidfd = os.pidfd_open(pid)
+            loop.add_reader(self._pidfd, self._on_exit)
+        except (AttributeError, OSError):
+            self._pidfd = None
+            loop.call_later(0.1, self._poll_exit)
+        self.init_timer = loop.call_later(INIT_LIMIT_S, self._on_init_timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the environment's process group; cleanup follows when the exit is seen."""
+        if self.state != "dead":
+            self._leave_pool()
+        if self.process is not None and self.process.returncode is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                try:
+                    self.process.kill()
+                except ProcessLookupError:
+                    pass
+
+    def _leave_pool(self) -> None:
+        self.state = "dead"
+        for timer in (self.idle_timer, self.init_timer, self.memory_timer):
+            if timer is not None:
+                timer.cancel()
+        if self in self.pool.environments:
+            self.pool.environments.remove(self)
+
+    def _poll_exit(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.service.loop.call_later(0.1, self._poll_exit)
+        else:
+            self._on_exit()
+
+    def _on_exit(self) -> None:
+        if self.exited.done() or self.process is None:
+            return
+        try:
+            returncode = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return  # pidfd readable but not reaped yet: the reader fires again
+        loop = self.service.loop
+        if self._pidfd is not None:
+            loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        self._drain(to_eof=True)
+        if self.state != "dead":
+            self._leave_pool()
+        job = self.job
+        if job is not None and not job.done:
+            reason = exit_description(returncode)
+            if job.delivered_at is None:
+                self._fail_init(job, "Runtime.ExitError", f"Runtime exited with error: {reason}")
+            else:
+                self._runtime_exit(job, reason, "Runtime.ExitError")
+        for fd in list(self._fds):
+            loop.remove_reader(fd)
+        self._fds.clear()
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        if self._status_fd is not None:
+            os.close(self._status_fd)
+            self._status_fd = None
+        self.api.close()
+        self.exited.set_result(returncode)
+
+    # -- output -------------------------------------------------------------------------------
+    def _read(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.service.loop.remove_reader(fd)
+            self._flush_partial(fd)
+            self._fds.pop(fd, None)
+            return
+        self._lines(fd, data)
+
+    def _drain(self, to_eof: bool = False) -> None:
+        """Read what the process wrote so far (an unfinished last line included), so every line is attributed
+        to the invocation that is ending."""
+        for fd in list(self._fds):
+            while True:
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, OSError):
+                    break
+                if not data:
+                    if to_eof:
+                        self.service.loop.remove_reader(fd)
+                        self._flush_partial(fd)
+                        self._fds.pop(fd, None)
+                    break
+                self._lines(fd, data)
+            self._flush_partial(fd)
+
+    def _lines(self, fd: int, data: bytes) -> None:
+        data = self._partial.get(fd, b"") + data
+        *complete, rest = data.split(b"\n")
+        self._partial[fd] = rest
+        stream = self._fds.get(fd, "stdout")
+        for raw in complete:
+            self._emit(stream, _decode_line(raw))
+
+    def _flush_partial(self, fd: int) -> None:
+        rest = self._partial.get(fd, b"")
+        self._partial[fd] = b""
+        if rest:
+            self._emit(self._fds.get(fd, "stdout"), _decode_line(rest))
+
+    def _emit(self, stream: str, line: str) -> None:
+        job = self.job
+        if job is not None and job.delivered_at is not None and not job.done:
+            job.lines.append(line)
+            request_id: str | None = job.request_id
+        else:
+            if self.served == 0:
+                self.init_lines.append(line)
+            request_id = None
+        self.service.log(self.function.name, request_id, stream, line)
+
+    def _platform(self, job: _Job, line: str) -> None:
+        job.lines.append(line)
+        self.service.log(self.function.name, job.request_id, "platform", line)
+
+    # -- scheduling ---------------------------------------------------------------------------
+    def assign(self, job: _Job) -> None:
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
+        self.job = job
+        if self.state == "idle":
+            self.state = "busy"
+            self._deliver(job)
+        else:  # still starting: the cold start ends when the runtime first asks for work
+            job.cold = True
+
+    def _deliver(self, job: _Job) -> None:
+        function = self.function
+        service = self.service
+        now = time.time()
+        job.delivered_at = time.perf_counter()
+        if job.cold:
+            job.lines.extend(self.init_lines)
+        self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
+        headers = [("Lambda-Runtime-Deadline-Ms", str(int((now + function.timeout) * 1000))),
+                   ("Lambda-Runtime-Invoked-Function-Arn", service.function_arn(function)),
+                   ("Lambda-Runtime-Trace-Id", job.trace_id)]
+        if job.client_context:
+            headers.append(("Lambda-Runtime-Client-Context", job.client_context))
+        self.api.deliver(job.request_id, job.payload, headers)
+        job.timer = service.loop.call_later(function.timeout, self._on_timeout, job)
+        self.memory_timer = service.loop.call_later(MEMORY_POLL_S, self._watch_memory, job)
+
+    def _release(self) -> None:
+        """The invocation is over: back to idle, or retire if the code changed meanwhile."""
+        self.job = None
+        self.served += 1
+        self.init_lines = []
+        if self.memory_timer is not None:
+            self.memory_timer.cancel()
+            self.memory_timer = None
+        if self.state == "dead":
+            return
+        if self.generation != self.service.generation or self.service.stopping:
+            self.kill()
+            return
+        self.state = "idle"
+        self.idle_timer = self.service.loop.call_later(self.service.idle_timeout, self._on_idle_timeout)
+
+    def _on_idle_timeout(self) -> None:
+        if self.state == "idle":
+            self.kill()
+
+    # -- Runtime API callbacks (RuntimeHandler) ---------------------------------------------------
+    def on_next(self) -> None:
+        if self.state != "starting":
+            return
+        self.init_ms = (time.perf_counter() - self.started_at) * 1000
+        self._memory_mb()  # remember the footprint after init, in case the process dies before the next look
+        if self.init_timer is not None:
+            self.init_timer.cancel()
+            self.init_timer = None
+        job = self.job
+        if job is not None:
+            self.state = "busy"
+            self._deliver(job)
+        elif self.generation != self.service.generation:
+            self.kill()
+        else:
+            self.state = "idle"
+            self.idle_timer = self.service.loop.call_later(self.service.idle_timeout, self._on_idle_timeout)
+
+    def on_response(self, request_id: str, body: bytes, content_type: str) -> int:
+        job = self.job
+        if job is None or job.request_id != request_id:
+            return 400
+        if job.done or job.delivered_at is None:
+            return 403
+        self._drain()
+        peak = self._peak_mb()
+        if peak > self.function.memory:
+            self._oom(job)
+            return 202
+        self._finish(job, "ok", body, memory_mb=peak)
+        self._release()
+        return 202
+
+    def on_error(self, request_id: str, body: bytes, error_type: str) -> int:
+        job = self.job
+        if job is None or job.request_id != request_id:
+            return 400
+        if job.done or job.delivered_at is None:
+            return 403
+        self._drain()
+        document = _json_object(body)
+        error_type = error_type or str(document.get("errorType") or "Unhandled")
+        peak = self._peak_mb()
+        if error_type == "MemoryError" or document.get("errorType") == "MemoryError" or peak > self.function.memory:
+            self._oom(job)  # the runtime hit RLIMIT_DATA: on Lambda the kernel would have killed it
+            return 202
+        if error_type == "Function.ResponseSizeTooLarge":
+            body = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
+                                               "(6291556 bytes).", "errorType": error_type}).encode()
+            document = _json_object(body)
+        message = document.get("errorMessage")
+        self._finish(job, "function_error", body, error_type, str(message) if message is not None else None,
+                     memory_mb=peak)
+        self._release()
+        return 202
+
+    def on_init_error(self, body: bytes, error_type: str) -> int:
+        if self.state != "starting":
+            return 403
+        self._drain()
+        document = _json_object(body)
+        error_type = error_type or str(document.get("errorType") or "Runtime.Unknown")
+        self.init_ms = (time.perf_counter() - self.started_at) * 1000
+        job = self.job
+        if job is not None and not job.done:
+            self._fail_init(job, error_type, str(document.get("errorMessage", "")), body)
+        self.kill()  # Lambda resets an environment whose init failed; the next invocation initialises again
+        return 202
+
+    # -- failures -------------------------------------------------------------------------------
+    def _on_init_timeout(self) -> None:
+        self.init_timer = None
+        if self.state != "starting":
+            return
+        job = self.job
+        self._drain()
+        self.kill()
+        if job is not None and not job.done:
+            self.init_ms = INIT_LIMIT_S * 1000
+            self._fail_init(job, "Sandbox.Timedout", f"Task timed out after {INIT_LIMIT_S:.2f} seconds")
+
+    def _on_timeout(self, job: _Job) -> None:
+        if job.done:
+            return
+        self._drain()
+        message = f"Task timed out after {self.function.timeout:.2f} seconds"
+        self._platform(job, f"{utc_timestamp()} {job.request_id} {message}")
+        payload = json.dumps({"errorType": "Sandbox.Timedout",
+                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        self.kill()
+        self._finish(job, "timeout", payload, "Sandbox.Timedout", message)
+        self._release()
+
+    def _watch_memory(self, job: _Job) -> None:
+        self.memory_timer = None
+        if job.done or self.state == "dead":
+            return
+        if self._resident_mb() > self.function.memory:
+            self._drain()
+            self._oom(job)
+            return
+        self.memory_timer = self.service.loop.call_later(MEMORY_POLL_S, self._watch_memory, job)
+
+    def _oom(self, job: _Job) -> None:
+        self.kill()
+        self._runtime_exit(job, "signal: killed", "Runtime.ExitError", memory_mb=self.function.memory)
+
+    def _runtime_exit(self, job: _Job, reason: str, error_type: str, memory_mb: int | None = None) -> None:
+        message = f"Runtime exited with error: {reason}"
+        self._platform(job, f"RequestId: {job.request_id} Error: {message}")
+        self._platform(job, error_type)
+        payload = json.dumps({"errorType": error_type,
+                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        self._finish(job, "crash", payload, error_type, message, memory_mb=memory_mb)
+        self._release()
+
+    def _fail_init(self, job: _Job, error_type: str, message: str, body: bytes | None = None) -> None:
+        """The environment never became ready: Lambda answers the waiting invocation with the init error."""
+        if self.init_ms is None:
+            self.init_ms = (time.perf_counter() - self.started_at) * 1000
+        job.cold = True
+        job.delivered_at = time.perf_counter()
+        job.lines.extend(self.init_lines)
+        self._platform(job, f"INIT_REPORT Init Duration: {self.init_ms:.2f} ms\tPhase: init\tStatus: error\t"
+                            f"Error Type: {error_type}")
+        self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
+        if body is None:
+            self._platform(job, f"RequestId: {job.request_id} Error: {message}")
+            self._platform(job, error_type)
+            body = json.dumps({"errorType": error_type,
+                               "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        self._finish(job, "init_error", body, error_type, message)
+        self.job = None
+
+    def _finish(self, job: _Job, outcome: str, payload: bytes | None, error_type: str | None = None,
+                error_message: str | None = None, memory_mb: int | None = None) -> None:
+        job.done = True
+        if job.timer is not None:
+            job.timer.cancel()
+        started = job.delivered_at or time.perf_counter()
+        duration = (time.perf_counter() - started) * 1000
+        if outcome == "init_error":
+            duration = 0.0
+        function = self.function
+        init_ms = self.init_ms if job.cold else None
+        billed = math.ceil(duration + (init_ms or 0.0))  # Lambda bills the init phase of on-demand cold starts
+        peak = memory_mb if memory_mb is not None else min(self._peak_mb(), function.memory)
+        self._platform(job, f"END RequestId: {job.request_id}")
+        report = (f"REPORT RequestId: {job.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
+                  f"Memory Size: {function.memory} MB\tMax Memory Used: {peak} MB\t")
+        if init_ms is not None:
+            report += f"Init Duration: {init_ms:.2f} ms\t"
+        self._platform(job, report)
+        stats = self.pool.stats
+        stats.invocations += 1
+        if job.cold:
+            stats.cold_starts += 1
+        if outcome == "function_error":
+            stats.function_errors += 1
+        elif outcome == "timeout":
+            stats.timeouts += 1
+        elif outcome == "crash":
+            stats.crashes += 1
+        elif outcome == "init_error":
+            stats.init_errors += 1
+        result = Invocation(request_id=job.request_id, outcome=outcome, payload=payload, error_type=error_type,
+                            error_message=error_message, duration_ms=duration, billed_ms=billed, init_ms=init_ms,
+                            max_memory_mb=peak, memory_mb=function.memory, cold_start=job.cold, logs=job.lines)
+        if not job.future.done():
+            job.future.set_result(result)
+
+    # -- memory -------------------------------------------------------------------------------
+    def _memory_mb(self) -> tuple[int, int]:
+        """(resident, peak resident) of the worker in MB; the peak is remembered after the process is gone."""
+        if self._status_fd is not None:
+            try:
+                data = os.pread(self._status_fd, 4096, 0)
+            except OSError:
+                data = b""
+            resident, peak = _status_mb(data, b"VmRSS:"), _status_mb(data, b"VmHWM:")
+            if peak > self.peak_mb:
+                self.peak_mb = peak
+            return resident, self.peak_mb
+        return 0, self.peak_mb
+
+    def _resident_mb(self) -> int:
+        return self._memory_mb()[0]
+
+    def _peak_mb(self) -> int:
+        return self._memory_mb()[1]
+
+
+def _status_mb(data: bytes, key: bytes) -> int:
+    start = data.find(key)
+    if start < 0:
+        return 0
+    end = data.find(b"kB", start)
+    return math.ceil(int(data[start + len(key):end].strip() or 0) / 1024)
+
+
+def _decode_line(raw: bytes) -> str:
+    # Lambda's Python runtime joins the lines of one log event (a traceback) with carriage returns
+    return raw.rstrip(b"\r").decode("utf-8", "replace").replace("\r", "\n")
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class LambdaService:
+    """Execution environments for every function of a service, driven through invoke()."""
+
+    def __init__(self, config: ServiceConfig, *, on_log: Callable[[LogRecord], None] | None = None,
+                 idle_timeout: float = 300.0, runtime_client: str = "golive", prewarm: bool = False,
+                 environment: dict[str, str] | None = None) -> None:
+        if runtime_client not in RUNTIME_CLIENTS:
+            raise ValueError(f"runtime_client must be one of {', '.join(RUNTIME_CLIENTS)}, not {runtime_client!r}")
+        self.config = config
+        self.on_log = on_log
+        self.idle_timeout = idle_timeout
+        self.runtime_client = runtime_client
+        self.prewarm = prewarm
+        self.extra_environment = dict(environment or {})
+        self.generation = 0
+        self.stopping = False
+        self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.pools: dict[str, _Pool] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._environments: set[_Environment] = set()  # every environment not yet reaped, for stop()
+        self._base_env: dict[str, dict[str, str]] = {}
+        self._set_config(config)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def _set_config(self, config: ServiceConfig) -> None:
+        self.config = config
+        pools = {}
+        for name, function in config.functions.items():
+            pool = self.pools.get(name) or _Pool(function)
+            pool.function = function
+            pools[name] = pool
+        for name, pool in self.pools.items():
+            if name not in pools:  # a function removed from golive.toml: its environments go now
+                for environment in list(pool.environments):
+                    environment.kill()
+        self.pools = pools
+        self._base_env = {}
+
+    # -- public interface -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind to the running loop; with prewarm, start one environment per function and wait until ready."""
+        self._loop = asyncio.get_running_loop()
+        self.stopping = False
+        if self.prewarm:
+            await self._prewarm()
+
+    async def stop(self) -> None:
+        """Kill every environment and wait until each process is reaped: nothing is left behind."""
+        self.stopping = True
+        environments = list(self._environments)
+        for environment in environments:
+            job = environment.job
+            environment.kill()
+            if job is not None and not job.done:
+                if job.delivered_at is None:
+                    environment._fail_init(job, "Runtime.ExitError", "Runtime exited with error: signal: killed")
+                else:
+                    environment._runtime_exit(job, "signal: killed", "Runtime.ExitError")
+        waits = [environment.exited for environment in environments if environment.process is not None]
+        if waits:
+            await asyncio.wait(waits, timeout=5)
+        for environment in environments:
+            if environment.process is not None and environment.process.returncode is None:
+                environment.process.kill()
+                environment.process.wait()
+            if not environment.exited.done():
+                environment._on_exit()
+            environment.api.close()
+        self._environments.clear()
+
+    async def invoke(self, function: str, payload: bytes, *, trace_id: str | None = None,
+                     client_context: str | None = None) -> Invocation:
+        """Run one synchronous invocation (RequestResponse) of a function."""
+        pool = self.pools.get(function)
+        if pool is None:
+            raise KeyError(f"no function {function!r} in {self.config.root}/golive.toml; "
+                           f"known: {', '.join(self.pools) or 'none'}")
+        if isinstance(payload, str):
+            payload = payload.encode()
+        future: asyncio.Future[Invocation] = self.loop.create_future()
+        job = _Job(payload, trace_id, client_context, future)
+        environment = self._acquire(pool)
+        if environment is None:
+            pool.stats.throttles += 1
+            return self._throttled(pool, job)
+        environment.assign(job)
+        return await future
+
+    def reload(self, config: ServiceConfig | None = None) -> None:
+        """Recycle environments after a code change: idle ones now, busy ones after their invocation."""
+        if config is not None:
+            self._set_config(config)
+        self.generation += 1
+        for pool in self.pools.values():
+            for environment in list(pool.environments):
+                if environment.state == "idle" or (environment.state == "starting" and environment.job is None):
+                    environment.kill()
+        if self.prewarm and not self.stopping and self._loop is not None:
+            self._loop.create_task(self._prewarm())
+
+    def stats(self) -> dict:
+        """Per function: environments by state, invocations, cold starts and failures by kind."""
+        result = {}
+        for name, pool in self.pools.items():
+            states = {"starting": 0, "idle": 0, "busy": 0}
+            for environment in pool.environments:
+                states[environment.state] = states.get(environment.state, 0) + 1
+            stats = pool.stats
+            result[name] = {
+                "environments": {**states, "total": len(pool.environments)},
+                "concurrency": pool.limit,
+                "invocations": stats.invocations, "cold_starts": stats.cold_starts,
+                "function_errors": stats.function_errors, "timeouts": stats.timeouts, "crashes": stats.crashes,
+                "init_errors": stats.init_errors, "throttles": stats.throttles,
+                "pids": [environment.process.pid for environment in pool.environments if environment.process],
+            }
+        return result
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def function_name(self, function: FunctionConfig) -> str:
+        return f"{self.config.service}-{function.name}"
+
+    def function_arn(self, function: FunctionConfig) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name(function)}"
+
+    def environment_for(self, function: FunctionConfig, api_address: str, log_stream: str,
+                        initialization_type: str) -> dict[str, str]:
+        """The process environment of a worker: ours, the service's local environment, then Lambda's variables."""
+        base = self._base_env.get(function.name)
+        if base is None:
+            name = self.function_name(function)
+            base = {key: value for key, value in os.environ.items()
+                    if not key.startswith(("AWS_LAMBDA_", "_X_AMZN", "_HANDLER", "LAMBDA_"))}
+            base.update(self.config.local_environment(function))
+            base.update(self.extra_environment)
+            base.update({
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+                "LAMBDA_TASK_ROOT": str(self.config.root),
+                "LAMBDA_RUNTIME_DIR": str(Path(WORKER_SCRIPT).parent),
+                "_HANDLER": function.handler,
+                "TZ": ":UTC",
+                "LANG": "en_US.UTF-8",
+            })
+            self._base_env[function.name] = base
+        env = dict(base)
+        env["AWS_LAMBDA_RUNTIME_API"] = api_address
+        env["AWS_LAMBDA_LOG_STREAM_NAME"] = log_stream
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = initialization_type
+        return env
+
+    def log(self, function: str, request_id: str | None, stream: str, line: str) -> None:
+        if self.on_log is not None:
+            try:
+                self.on_log(LogRecord(function, request_id, stream, line, time.time()))
+            except Exception as exc:  # a broken log sink must not break invocations
+                print(f"golive: on_log failed: {exc!r}", file=sys.stderr)
+
+    def _acquire(self, pool: _Pool) -> _Environment | None:
+        """An idle environment, else a starting one nobody waits for, else a new one; None means throttled."""
+        starting = None
+        for environment in pool.environments:
+            if environment.job is None:
+                if environment.state == "idle":
+                    return environment
+                if environment.state == "starting" and environment.generation == self.generation:
+                    starting = environment
+        if starting is not None:
+            return starting
+        if len(pool.environments) >= pool.limit or self.stopping:
+            return None
+        return self._start_environment(pool)
+
+    def _start_environment(self, pool: _Pool, prewarmed: bool = False) -> _Environment:
+        environment = _Environment(self, pool, self.generation)
+        environment.prewarmed = prewarmed
+        pool.environments.append(environment)
+        self._environments.add(environment)
+        environment.spawn_task = self.loop.create_task(self._spawn(environment))
+        return environment
+
+    async def _spawn(self, environment: _Environment) -> None:
+        try:
+            await environment.spawn()
+        except OSError as exc:
+            environment._leave_pool()
+            job = environment.job
+            if job is not None and not job.done:
+                environment._fail_init(job, "Runtime.InvalidEntrypoint", f"could not start the runtime: {exc}")
+            environment.api.close()
+            environment.exited.set_result(None)
+        if environment.process is not None:
+            environment.exited.add_done_callback(lambda _: self._environments.discard(environment))
+        else:
+            environment.api.close()
+            if not environment.exited.done():
+                environment.exited.set_result(None)
+            self._environments.discard(environment)
+
+    async def _prewarm(self) -> None:
+        fresh = []
+        for pool in self.pools.values():
+            if pool.limit > 0 and not any(env.generation == self.generation for env in pool.environments):
+                fresh.append(self._start_environment(pool, prewarmed=True))
+        deadline = time.monotonic() + INIT_LIMIT_S
+        while any(env.state == "starting" for env in fresh) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
+    def _throttled(self, pool: _Pool, job: _Job) -> Invocation:
+        reason = ("ReservedFunctionConcurrentInvocationLimitExceeded" if pool.function.reserved_concurrency is not None
+                  else "ConcurrentInvocationLimitExceeded")
+        message = "Rate Exceeded."
+        payload = json.dumps({"Reason": reason, "Type": "User", "message": message}).encode()
+        return Invocation(request_id=job.request_id, outcome="throttled", payload=payload,
+                          error_type="TooManyRequestsException", error_message=message,
+                          memory_mb=pool.function.memory)

@@ -1,0 +1,228 @@
+"""The Lambda Runtime API (2018-06-01) served over loopback HTTP/1.1 to one execution environment.
+
+Each environment gets its own listening port (AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT) because runtime clients use
+fixed paths. The server is an asyncio.Protocol with a tiny HTTP/1.1 parser instead of a web framework: the protocol
+is fixed and small (four routes, Content-Length or chunked bodies, keep-alive), and per-invocation overhead is
+benchmarked, so every microsecond on this path counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Protocol
+
+PREFIX = "/2018-06-01/runtime/"
+NEXT_PATH = PREFIX + "invocation/next"
+INIT_ERROR_PATH = PREFIX + "init/error"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's synchronous response limit: 6,291,556 bytes
+_MAX_HEAD_BYTES = 64 * 1024
+
+_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
+_BODIES = {
+    202: b'{"status":"OK"}\n',
+    400: b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}\n',
+    403: b'{"errorMessage":"State transition failed for runtime: no invocation is waiting for this result",'
+         b'"errorType":"InvalidStateTransition"}\n',
+    404: b'{"errorMessage":"Not found","errorType":"NotFound"}\n',
+    405: b'{"errorMessage":"Method not allowed","errorType":"MethodNotAllowed"}\n',
+    413: b'{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).",'
+         b'"errorType":"RequestEntityTooLarge"}\n',
+    431: b'{"errorMessage":"Request headers too large","errorType":"InvalidRequestFormat"}\n',
+}
+_MALFORMED = b'{"errorMessage":"Malformed HTTP request","errorType":"InvalidRequestFormat"}\n'
+
+
+class RuntimeHandler(Protocol):
+    """What the environment behind a Runtime API does with the runtime's calls (each returns an HTTP status)."""
+
+    def on_next(self) -> None: ...
+
+    def on_response(self, request_id: str, body: bytes, content_type: str) -> int: ...
+
+    def on_error(self, request_id: str, body: bytes, error_type: str) -> int: ...
+
+    def on_init_error(self, body: bytes, error_type: str) -> int: ...
+
+
+def _response(status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}", "Content-Type: application/json"]
+    head.extend(f"{name}: {value}" for name, value in headers)
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection from the runtime client; parses requests and hands them to the API."""
+
+    def __init__(self, api: RuntimeAPI) -> None:
+        self.api = api
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.head: tuple[str, str, dict[str, str], int] | None = None  # method, path, headers, body offset
+        self.continued = False
+        self.close_after = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.api.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.api.connections.discard(self)
+        if self.api.parked is self:
+            self.api.parked = None
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while self.transport is not None and self._parse_one():
+            pass
+
+    def send(self, payload: bytes) -> None:
+        if self.transport is None:
+            return
+        self.transport.write(payload)
+        if self.close_after:
+            self.transport.close()
+
+    def _parse_one(self) -> bool:
+        """Dispatch one complete request from the buffer; False when more bytes are needed."""
+        if self.head is None:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buffer) > _MAX_HEAD_BYTES:
+                    self.close_after = True
+                    self.send(_response(431, _BODIES[431]))
+                return False
+            lines = self.buffer[:end].decode("latin-1").split("\r\n")
+            parts = lines[0].split(" ")
+            if len(parts) != 3:
+                self.close_after = True
+                self.send(_response(400, _MALFORMED))
+                return False
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            self.head = (parts[0], parts[1].split("?", 1)[0], headers, end + 4)
+            self.continued = False
+            self.close_after = headers.get("connection", "").lower() == "close"
+        method, path, headers, offset = self.head
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            decoded = _decode_chunked(self.buffer, offset)
+            if decoded is None:
+                self._maybe_continue(headers)
+                return False
+            body, consumed = decoded
+        else:
+            length = int(headers.get("content-length") or 0)
+            if len(self.buffer) < offset + length:
+                self._maybe_continue(headers)
+                return False
+            body, consumed = bytes(self.buffer[offset:offset + length]), offset + length
+        del self.buffer[:consumed]
+        self.head = None
+        self.api.dispatch(self, method, path, headers, body)
+        return True
+
+    def _maybe_continue(self, headers: dict[str, str]) -> None:
+        # libcurl (awslambdaric's native client) asks before sending large bodies
+        if not self.continued and headers.get("expect", "").lower() == "100-continue" and self.transport:
+            self.continued = True
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+
+def _decode_chunked(buffer: bytearray, offset: int) -> tuple[bytes, int] | None:
+    """Body and end offset of a complete chunked body starting at offset, or None if incomplete."""
+    chunks = []
+    position = offset
+    while True:
+        line_end = buffer.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        size = int(bytes(buffer[position:line_end]).split(b";", 1)[0] or b"0", 16)
+        start = line_end + 2
+        if size == 0:
+            trailer_end = buffer.find(b"\r\n\r\n", line_end)
+            if trailer_end < 0:
+                return None
+            return b"".join(chunks), trailer_end + 4
+        if len(buffer) < start + size + 2:
+            return None
+        chunks.append(bytes(buffer[start:start + size]))
+        position = start + size + 2
+
+
+class RuntimeAPI:
+    """One environment's Runtime API endpoint: parks /next until an invocation is delivered, passes results on."""
+
+    def __init__(self, handler: RuntimeHandler) -> None:
+        self.handler = handler
+        self.server: asyncio.Server | None = None
+        self.address = ""
+        self.connections: set[_Connection] = set()
+        self.parked: _Connection | None = None  # the connection whose GET /next waits for an invocation
+        self.pending: bytes | None = None  # an invocation delivered before the runtime asked for it
+
+    async def start(self) -> str:
+        """Listen on a free loopback port; returns the value for AWS_LAMBDA_RUNTIME_API."""
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: _Connection(self), "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        self.address = f"127.0.0.1:{port}"
+        return self.address
+
+    def deliver(self, request_id: str, payload: bytes, headers: Iterable[tuple[str, str]]) -> None:
+        """Answer the runtime's GET /next with this invocation (now, or as soon as it asks)."""
+        response = _response(200, payload, [("Lambda-Runtime-Aws-Request-Id", request_id), *headers])
+        if self.parked is not None:
+            connection, self.parked = self.parked, None
+            connection.send(response)
+        else:
+            self.pending = response
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for connection in list(self.connections):
+            if connection.transport is not None:
+                connection.transport.abort()
+        self.connections.clear()
+        self.parked = None
+        self.pending = None
+
+    def dispatch(self, connection: _Connection, method: str, path: str, headers: dict[str, str],
+                 body: bytes) -> None:
+        if path == NEXT_PATH:
+            if method != "GET":
+                connection.send(_response(405, _BODIES[405]))
+            elif self.pending is not None:
+                response, self.pending = self.pending, None
+                connection.send(response)
+            else:
+                self.parked = connection
+                self.handler.on_next()
+            return
+        if path == INIT_ERROR_PATH and method == "POST":
+            status = self.handler.on_init_error(body, headers.get("lambda-runtime-function-error-type", ""))
+            connection.send(_response(status, _BODIES[status]))
+            return
+        if path.startswith(PREFIX + "invocation/") and method == "POST":
+            request_id, _, action = path[len(PREFIX) + len("invocation/"):].partition("/")
+            if action == "response":
+                if len(body) > MAX_RESPONSE_BYTES:
+                    status = 413
+                    self.handler.on_error(request_id, b"", "Function.ResponseSizeTooLarge")
+                else:
+                    status = self.handler.on_response(
+                        request_id, body, headers.get("content-type", "application/json"))
+                connection.send(_response(status, _BODIES[status]))
+                return
+            if action == "error":
+                status = self.handler.on_error(request_id, body, headers.get("lambda-runtime-function-error-type", ""))
+                connection.send(_response(status, _BODIES[status]))
+                return
+        status = 405 if path in (NEXT_PATH, INIT_ERROR_PATH) else 404
+        connection.send(_response(status, _BODIES[status]))

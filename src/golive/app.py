@@ -24,6 +24,7 @@ from golive.observability.logging import logger
 from golive.observability.metrics import metrics
 from golive.observability.tracing import tracer
 from golive.routing import Route, Router, allowed_methods
+from golive.security import cors as cors_headers
 from golive.security import headers as security_headers
 from golive.security import threats
 from golive.security.auth import authorize
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 _CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 DEFAULT_MAX_BODY = 1024 * 1024
+_VARKEYWORDS = 0x08  # inspect.CO_VARKEYWORDS, without importing inspect (cold start)
+_INVALID = {"body": "The request body is invalid", "query": "The query string is invalid",
+            "path": "The path parameters are invalid", "headers": "The request headers are invalid"}
 
 
 class _CompiledRoute:
@@ -51,8 +55,10 @@ class _CompiledRoute:
         self.responses = {status: Validator(schema, f"response {status}")
                           for status, schema in route.responses.items() if schema}
         code = getattr(route.handler, "__code__", None)
-        # Handlers taking more than the request get path parameters as keyword arguments.
-        self.kwargs = bool(code and code.co_argcount > 1)
+        # Handlers taking more than the request (or **params) get path parameters as keyword arguments;
+        # a bound method's `self` is not one of them.
+        bound = getattr(route.handler, "__self__", None) is not None
+        self.kwargs = bool(code and (code.co_argcount - bound > 1 or code.co_flags & _VARKEYWORDS))
 
 
 class App:
@@ -171,20 +177,24 @@ class App:
         error: BaseException | None = None
         try:
             response = self._dispatch(request)
+            body, implied_type = _encode(response)  # inside the try: an unserialisable body is a 500 too
         except HTTPError as exc:
             response = problem_from(exc, instance=request.path, request_id=request.correlation_id)
+            body, implied_type = _encode(response)
         except Exception as exc:
             error = exc
             response = self._unhandled(request, exc)
+            body, implied_type = _encode(response)
         route = request.route
-        if route is not None and route.cache_control:
-            security_headers.apply(response, route.cache_control, self.extra_headers)
-        else:
-            security_headers.apply(response, None, self.extra_headers)
+        # A route's caching policy covers its successes; an error must never be cached as if it were one.
+        cache_control = route.cache_control if route is not None and response.status < 400 else None
+        security_headers.apply(response, cache_control, self.extra_headers)
         response.headers["X-Request-ID"] = request.correlation_id
         if self.cors is not None:
-            self.cors.decorate(response, request.headers.get("origin"))
-        body, implied_type = (b"", None) if response.status in (204, 304) else response.encode()
+            if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+                cors_headers.add_vary(response)  # a preflight answer already carries exactly its grants
+            else:
+                self.cors.decorate(response, request.headers.get("origin"))
         if implied_type and response.get_header("Content-Type") is None:
             response.headers["Content-Type"] = implied_type
         if request.method == "HEAD":
@@ -207,7 +217,10 @@ class App:
     def _dispatch(self, request: Request) -> Response:
         method = request.method
         if method == "OPTIONS":
-            return self._options(request)
+            preflight = "origin" in request.headers and "access-control-request-method" in request.headers
+            # golive answers OPTIONS itself unless the route table has an OPTIONS handler for a plain request.
+            if preflight or "OPTIONS" not in self.router.methods_for(request.path.rstrip("/") or "/"):
+                return self._options(request)
         route, params = self.router.match(method, request.path)
         request.route = route
         request.path_params = params
@@ -248,7 +261,10 @@ class App:
         except Exception as exc:
             for exc_type, handler in self._error_handlers:
                 if isinstance(exc, exc_type):
-                    return coerce_response(handler(request, exc))
+                    answer = handler(request, exc)
+                    if isinstance(answer, HTTPError):
+                        raise answer from exc
+                    return coerce_response(answer)
             raise
         return coerce_response(result)
 
@@ -301,11 +317,12 @@ class App:
                 request.validated["query"] = compiled.query(
                     coerce(compiled.query.schema, request.query, request.multi_query))
             if compiled.headers is not None:
-                compiled.headers(dict(request.headers))
+                request.validated["headers"] = compiled.headers(
+                    coerce(compiled.headers.schema, request.headers, request.multi_headers))
             if compiled.body is not None:
                 request.json = compiled.body(self._json_body(request))
         except ValidationFailed as exc:
-            raise BadRequest(f"The request {exc.where} is invalid", type="about:blank", errors=exc.errors) from None
+            raise BadRequest(_INVALID.get(exc.where, "The request is invalid"), errors=exc.errors) from None
 
     def _json_body(self, request: Request) -> Any:
         if len(request.body) > self.max_body_bytes:
@@ -326,6 +343,10 @@ class App:
         # Nothing about the failure reaches the client: the stack trace lives only in the logs.
         return problem(500, detail="An unexpected error occurred", instance=request.path,
                        request_id=request.correlation_id)
+
+
+def _encode(response: Response) -> tuple[bytes, str | None]:
+    return (b"", None) if response.status in (204, 304) else response.encode()
 
 
 def _chain(middleware: Callable, call_next: Callable[[Request], Response]) -> Callable[[Request], Response]:

@@ -16,6 +16,11 @@ _TEXT_PREFIXES = ("text/", "application/json", "application/problem+json", "appl
                   "application/javascript", "application/x-www-form-urlencoded", "image/svg+xml")
 
 
+# Headers whose single value may itself contain commas (dates, agents, credentials): never split into values.
+_UNSPLIT = frozenset({"user-agent", "date", "cookie", "authorization", "expires", "if-modified-since",
+                      "if-unmodified-since", "last-modified", "if-range", "retry-after"})
+
+
 def detect(event: dict) -> str:
     """Which kind of event this is: v1, v2, url or alb."""
     context = event.get("requestContext") or {}
@@ -87,9 +92,15 @@ def _parse_v1(event: dict, kind: str) -> Request:
     source_ip = identity.get("sourceIp") or ""
     if kind == ALB:
         source_ip = headers.get("x-forwarded-for", "").split(",")[0].strip()
+    path = event.get("path") or "/"
+    stage = context.get("stage")
+    # HTTP API payload 1.0 keeps a named stage in `path` (/prod/users); REST APIs leave it out.
+    if event.get("version") == "1.0" and stage and stage != "$default" and (
+            path == f"/{stage}" or path.startswith(f"/{stage}/")):
+        path = path[len(stage) + 1:] or "/"
     request = Request(
         event.get("httpMethod", "GET"),
-        event.get("path") or "/",
+        path,
         headers=headers,
         multi_headers=multi_headers,
         query=query,
@@ -97,7 +108,7 @@ def _parse_v1(event: dict, kind: str) -> Request:
         body=_body(event),
         cookies=_parse_cookie_header(multi_headers.get("cookie", [])),
         source_ip=source_ip,
-        stage=context.get("stage"),
+        stage=stage,
         stage_variables=event.get("stageVariables") or {},
         request_context=context,
         event=event,
@@ -109,7 +120,7 @@ def _parse_v1(event: dict, kind: str) -> Request:
 
 def _parse_v2(event: dict, kind: str) -> Request:
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    multi_headers = {name: value.split(",") if name not in ("user-agent", "date", "cookie") else [value]
+    multi_headers = {name: [value] if name in _UNSPLIT or "," not in value else value.split(",")
                      for name, value in headers.items()}
     raw_query = event.get("rawQueryString") or ""
     multi_query: dict[str, list[str]] = {}
@@ -180,7 +191,13 @@ def render(
     if source in (V2, URL):
         merged = dict(headers)
         for name, values in multi_headers.items():
+            if name.lower() == "set-cookie":
+                cookies = [*cookies, *values]  # comma-joined cookies break: payload v2 carries them apart
+                continue
             merged[name] = ",".join(([merged[name]] if name in merged else []) + values)
+        for name in ("Set-Cookie", "set-cookie"):
+            if name in merged:
+                cookies = [merged.pop(name), *cookies]
         result["headers"] = merged
         if cookies:
             result["cookies"] = cookies

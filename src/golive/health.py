@@ -29,6 +29,8 @@ class HealthChecks:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.checks: dict[str, tuple[Callable[[], Any], float, bool]] = {}
+        self._running: set[str] = set()  # checks whose thread has not returned yet
+        self._lock = threading.Lock()
 
     def add(self, name: str, check: Callable[[], Any], timeout: float = 1.0, critical: bool = True) -> None:
         """Register a check: it passes unless it raises, returns False, or outlives its timeout."""
@@ -42,43 +44,53 @@ class HealthChecks:
         return register
 
     def run(self) -> dict[str, Any]:
+        """Run every check at once, each bounded by its timeout; the report is what /health answers."""
+        started = time.monotonic()
         results: dict[str, dict[str, Any]] = {}
-        threads = []
-        for name, (fn, timeout, critical) in self.checks.items():
-            slot: dict[str, Any] = {"status": "timeout", "critical": critical}
-            results[name] = slot
-            thread = threading.Thread(target=_run_one, args=(fn, slot), daemon=True)
+        pending = []
+        for name, (fn, timeout, _critical) in self.checks.items():
+            with self._lock:
+                stuck = name in self._running
+                self._running.add(name)
+            if stuck:
+                # Its earlier run never returned: starting another thread would only pile them up.
+                results[name] = {"status": "timeout", "error": "still running since an earlier health check"}
+                continue
+            # Written by the check's thread only, and read once that thread is done: never shared half-written.
+            outcome: dict[str, Any] = {"status": "fail"}
+            thread = threading.Thread(target=self._run_one, args=(name, fn, outcome), daemon=True,
+                                      name=f"health-{name}")
             thread.start()
-            threads.append((thread, timeout, slot))
-        deadline_start = time.monotonic()
-        for thread, timeout, slot in threads:
-            thread.join(max(0.0, timeout - (time.monotonic() - deadline_start)))
+            pending.append((name, thread, timeout, outcome))
+        for name, thread, timeout, outcome in pending:
+            thread.join(max(0.0, timeout - (time.monotonic() - started)))
             if thread.is_alive():
-                slot["status"] = "timeout"
-                slot["error"] = f"did not answer within {timeout:g} s"
-        failed = [n for n, r in results.items() if r["status"] != "ok" and r["critical"]]
-        for result in results.values():
-            result.pop("critical", None)
+                results[name] = {"status": "timeout", "error": f"did not answer within {timeout:g} s"}
+            else:
+                results[name] = dict(outcome)
+        failed = [name for name, result in results.items() if result["status"] != "ok" and self.checks[name][2]]
         return {
             "status": "degraded" if failed else "ok",
             "service": self.app.service,
             "version": self.app.version,
             "uptime_s": round(time.time() - self.app.started, 3),
             "memory": {"max_rss_mb": _max_rss_mb()},
-            "checks": results,
+            "checks": {name: results[name] for name in self.checks},
         }
 
     def endpoint(self, request: Request) -> Response:
         report = self.run()
         return Response(report, 503 if report["status"] != "ok" else 200)
 
-
-def _run_one(fn: Callable[[], Any], slot: dict[str, Any]) -> None:
-    started = time.perf_counter()
-    try:
-        outcome = fn()
-        slot["status"] = "fail" if outcome is False else "ok"
-    except Exception as exc:
-        slot["status"] = "fail"
-        slot["error"] = f"{type(exc).__name__}: {exc}"[:300]
-    slot["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    def _run_one(self, name: str, fn: Callable[[], Any], outcome: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        try:
+            result = fn()
+            outcome["status"] = "fail" if result is False else "ok"
+        except Exception as exc:
+            outcome["status"] = "fail"
+            outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        finally:
+            outcome["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            with self._lock:
+                self._running.discard(name)

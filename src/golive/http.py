@@ -94,7 +94,12 @@ class Request:
     def json(self) -> Any:
         """The body parsed as JSON (validated and defaulted when the route declares a body schema)."""
         if self._json is _UNSET:
-            self._json = json.loads(self.body) if self.body else None
+            try:
+                self._json = json.loads(self.body) if self.body else None
+            except (ValueError, UnicodeDecodeError) as exc:
+                from golive.errors import BadRequest  # errors imports this module: resolved at call time
+
+                raise BadRequest(f"The body is not valid JSON: {exc}") from None
         return self._json
 
     @json.setter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,10 @@ class CircuitBreaker:
             if self.fallback is not None:
                 return self.fallback(*args, **kwargs)
             raise
+        except BaseException:
+            with self._lock:
+                self._probe_running = False  # an unexpected error neither counts nor wedges the half-open probe
+            raise
         with self._lock:
             self._probe_running = False
             self.failures = 0
@@ -70,8 +75,9 @@ class CircuitBreaker:
     def _reject(self, *args: Any, **kwargs: Any) -> Any:
         if self.fallback is not None:
             return self.fallback(*args, **kwargs)
+        wait = self.recovery_timeout - (self.clock() - self.opened_at)
         raise CircuitOpen(f"{self.name} is unavailable (circuit open)", headers={
-            "Retry-After": str(max(1, int(self.recovery_timeout - (self.clock() - self.opened_at))))})
+            "Retry-After": str(max(1, math.ceil(wait)))})
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorator form: every call to fn goes through the breaker."""
@@ -93,9 +99,11 @@ class Deadline:
         self.expires = clock() + max(0.0, remaining_ms - reserve_ms) / 1000
 
     @classmethod
-    def from_context(cls, context: Any, reserve_ms: float = 200, default_ms: float = 3000) -> Deadline:
+    def from_context(cls, context: Any, reserve_ms: float = 200, default_ms: float = 3000,
+                     clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """From the Lambda context's remaining time (default_ms when there is no context, e.g. in a script)."""
         getter = getattr(context, "get_remaining_time_in_millis", None)
-        return cls(getter() if getter else default_ms, reserve_ms)
+        return cls(getter() if getter else default_ms, reserve_ms, clock)
 
     def remaining(self) -> float:
         """Seconds left before the reserve is reached (never negative)."""

@@ -93,10 +93,20 @@ def _compile(path: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
-def _specificity(item: tuple[re.Pattern[str], dict]) -> tuple[int, int]:
-    # Most specific first: fewer greedy parameters, then more literal characters.
-    pattern = item[0].pattern
-    return pattern.count(".+"), -len(re.sub(r"\(\?P<[^>]+>[^)]*\)", "", pattern))
+def _specificity(path: str) -> tuple[int, ...]:
+    """Sort key, most specific first: segment by segment from the left, a literal beats a partly literal
+    segment ({name}.json), which beats a bare parameter, which beats a greedy one (API Gateway's order)."""
+    ranks = []
+    for segment in path.strip("/").split("/"):
+        if "+}" in segment:
+            ranks.append(3)
+        elif _PARAM.fullmatch(segment):
+            ranks.append(2)
+        elif "{" in segment:
+            ranks.append(1)
+        else:
+            ranks.append(0)
+    return tuple(ranks)
 
 
 class Router:
@@ -106,6 +116,8 @@ class Router:
         self.routes: list[Route] = []
         self._static: dict[str, dict[str, Route]] = {}
         self._dynamic: list[tuple[re.Pattern[str], dict[str, Route]]] = []
+        self._rank: dict[str, tuple[int, ...]] = {}  # pattern -> specificity of the path that made it
+        self._shapes: dict[str, str] = {}  # path with parameter names erased -> the path declared first
 
     def add(self, route: Route) -> None:
         if route.method not in HTTP_METHODS:
@@ -115,15 +127,22 @@ class Router:
         for existing in self.routes:
             if existing.method == route.method and existing.path == route.path:
                 raise ValueError(f"route {route.key} is declared twice")
+        shape = _PARAM.sub(lambda m: "{+}" if m.group(2) else "{}", route.path)
+        first = self._shapes.setdefault(shape, route.path)
+        if first != route.path:
+            # Two spellings of one path would split its methods between two patterns (and 405 the other half).
+            raise ValueError(f"route {route.key} names its parameters differently from {first}; use the same names")
         self.routes.append(route)
         if _PARAM.search(route.path):
+            compiled = _compile(route.path)
             for pattern, methods in self._dynamic:
-                if pattern.pattern == _compile(route.path).pattern:
+                if pattern.pattern == compiled.pattern:
                     methods[route.method] = route
                     break
             else:
-                self._dynamic.append((_compile(route.path), {route.method: route}))
-                self._dynamic.sort(key=_specificity)
+                self._dynamic.append((compiled, {route.method: route}))
+                self._rank[compiled.pattern] = _specificity(route.path)
+                self._dynamic.sort(key=lambda item: self._rank[item[0].pattern])
         else:
             self._static.setdefault(route.path, {})[route.method] = route
 

@@ -29,7 +29,9 @@ class TestResponse:
             self.multi_headers[name.lower()] = list(values)
             headers.setdefault(name.lower(), ",".join(values))
         self.headers = headers
-        self.cookies: list[str] = list(result.get("cookies") or self.multi_headers.get("set-cookie", []))
+        # Set-Cookie travels in `cookies` (payload v2), multiValueHeaders (v1, ALB multi) or headers (ALB single).
+        self.cookies: list[str] = list(result.get("cookies") or self.multi_headers.get("set-cookie")
+                                       or ([headers["set-cookie"]] if "set-cookie" in headers else []))
         body = result.get("body") or ""
         self.body: bytes = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
         self.lines = lines
@@ -91,8 +93,9 @@ class TestClient:
             raw = body.encode() if isinstance(body, str) else body
         if token:
             merged["Authorization"] = f"Bearer {token}"
+        event_options.setdefault("stage", self.stage)
         event = build_event(kind or self.kind, method.upper(), path, headers=merged, query=query, body=raw,
-                            stage=self.stage, **event_options)
+                            **event_options)
         context = LambdaContext(self.function_name)
         return self.invoke(event, context)
 

@@ -129,7 +129,7 @@ def coerce(schema: dict, values: dict[str, str], multi: dict[str, list[str]] | N
     for name, raw in values.items():
         prop = properties.get(name) or {}
         kind = prop.get("type")
-        if kind == "array":
+        if kind == "array" or (isinstance(kind, list) and "array" in kind):
             items = (multi or {}).get(name) or [raw]
             item_kind = (prop.get("items") or {}).get("type")
             out[name] = [_scalar(item_kind, v) for v in items]
@@ -139,11 +139,20 @@ def coerce(schema: dict, values: dict[str, str], multi: dict[str, list[str]] | N
 
 
 def _scalar(kind: Any, raw: str) -> Any:
+    if isinstance(kind, list):  # e.g. ["integer", "null"]: the first type the text converts to
+        for option in kind:
+            if option == "null" and raw in ("", "null"):
+                return None
+            value = _scalar(option, raw)
+            if value is not raw:
+                return value
+        return raw
     try:
         if kind == "integer":
             return int(raw)
         if kind == "number":
-            return float(raw)
+            value = float(raw)
+            return value if value == value and value not in (float("inf"), float("-inf")) else raw
         if kind == "boolean":
             lowered = raw.lower()
             if lowered in ("true", "1"):

@@ -28,6 +28,14 @@ def _level(name: str | None, default: int = 20) -> int:
     return LEVELS.get(name.upper(), default)
 
 
+def _rate(text: str | None) -> float:
+    """A sampling rate in [0, 1]; a typo in the environment must not stop the function from starting."""
+    try:
+        return min(1.0, max(0.0, float(text or 0)))
+    except ValueError:
+        return 0.0
+
+
 class Logger:
     """A JSON logger whose records carry the invocation's request, correlation and trace ids."""
 
@@ -37,7 +45,7 @@ class Logger:
         self.function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.base_level = _level(os.environ.get("LOG_LEVEL") or os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
         self.level = self.base_level
-        self.sample_rate = float(os.environ.get("GOLIVE_LOG_SAMPLE_RATE", "0") or 0)
+        self.sample_rate = _rate(os.environ.get("GOLIVE_LOG_SAMPLE_RATE"))
         self.redaction = os.environ.get("GOLIVE_LOG_REDACTION", "on").lower() not in ("off", "0", "false")
         self.stream = stream
         self.context: dict[str, Any] = {}
@@ -85,6 +93,10 @@ class Logger:
     def error(self, message: str, **fields: Any) -> None:
         if self.level <= 40:
             self._emit(40, message, fields)
+
+    def always(self, message: str, level: str = "INFO", **fields: Any) -> None:
+        """A record written whatever LOG_LEVEL says (audit trails must not vanish with the log level)."""
+        self._emit(LEVELS.get(level.upper(), 20), message, fields)
 
     def exception(self, message: str, exc: BaseException | None = None, **fields: Any) -> None:
         """An ERROR record with the exception's type, message and full stack trace as structured fields."""

@@ -69,6 +69,8 @@ class Metrics:
             raise MetricsError(f"a dimension set holds at most {MAX_DIMENSIONS} dimensions, service included")
         if not name or not isinstance(value, str) or not value:
             raise MetricsError("dimension name and value must be non-empty strings")
+        if name in ("service", "route") or name in ROUTE_METRICS or name in self._custom:
+            raise MetricsError(f"dimension name {name!r} is already a golive dimension or a metric name")
         self._dimensions[name] = value
 
     def add_metadata(self, key: str, value: Any) -> None:

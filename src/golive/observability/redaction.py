@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 REDACTED = "[REDACTED]"
 SENSITIVE_KEY = re.compile(
-    r"pass(word|wd|phrase)?$|passwd|token|authori[sz]ation|secret|^ssn$|social.?security|card.?(number|no)?$"
+    r"pass(word|wd|phrase)?$|passwd|token|authori[sz]ation|secret|(^|[_-])ssn$|social.?security"
+    r"|(^|[_-]|credit|debit)card(.?(number|no|num))?$"
     r"|^pan$|cvv|cvc|api.?key|^cookie$|^set-cookie$|credential|private.?key",
     re.IGNORECASE,
 )

@@ -22,8 +22,13 @@ def new_trace_id(now: float | None = None) -> str:
     return f"1-{int(now or time.time()):08x}-{_id(12)}"
 
 
+def _hex(text: str, length: int) -> bool:
+    # strip() runs in C: nothing left over means every character was a lower-case hex digit.
+    return len(text) == length and not text.strip("0123456789abcdef")
+
+
 def parse_xray(header: str | None) -> tuple[str | None, str | None, bool | None]:
-    """(root, parent, sampled) from an X-Amzn-Trace-Id header."""
+    """(root, parent, sampled) from an X-Amzn-Trace-Id header; malformed parts are ignored."""
     if not header:
         return None, None, None
     root = parent = None
@@ -31,20 +36,25 @@ def parse_xray(header: str | None) -> tuple[str | None, str | None, bool | None]
     for part in header.split(";"):
         key, _, value = part.strip().partition("=")
         if key == "Root":
-            root = value
+            pieces = value.split("-")
+            if len(pieces) == 3 and pieces[0] == "1" and _hex(pieces[1], 8) and _hex(pieces[2], 24):
+                root = value
         elif key == "Parent":
-            parent = value
+            parent = value if _hex(value, 16) else None
         elif key == "Sampled":
             sampled = value == "1" if value in ("0", "1") else None
+    if root is None:
+        return None, None, None
     return root, parent, sampled
 
 
 def parse_traceparent(header: str | None) -> tuple[str | None, str | None, bool | None]:
-    """(xray root, parent, sampled) from a W3C traceparent header."""
+    """(xray root, parent, sampled) from a W3C traceparent header; None for anything malformed."""
     if not header:
         return None, None, None
-    parts = header.strip().split("-")
-    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16 or parts[1] == "0" * 32:
+    parts = header.strip().lower().split("-")
+    if (len(parts) < 4 or not _hex(parts[0], 2) or parts[0] == "ff" or not _hex(parts[1], 32)
+            or not _hex(parts[2], 16) or not _hex(parts[3], 2) or parts[1] == "0" * 32 or parts[2] == "0" * 16):
         return None, None, None
     trace = parts[1]
     return f"1-{trace[:8]}-{trace[8:]}", parts[2], bool(int(parts[3], 16) & 1)
@@ -58,7 +68,7 @@ class Subsegment:
     """A timed unit of work: the handler or one downstream call."""
 
     __slots__ = ("annotations", "children", "end_time", "error", "id", "metadata", "name", "namespace",
-                 "start_time", "throttle")
+                 "start_time", "status")
 
     def __init__(self, name: str, namespace: str | None = None) -> None:
         self.id = _id()
@@ -70,7 +80,7 @@ class Subsegment:
         self.annotations: dict[str, Any] = {}
         self.metadata: dict[str, Any] = {}
         self.children: list[Subsegment] = []
-        self.throttle = False
+        self.status: int | None = None  # the HTTP status, on the invocation's root subsegment
 
     def annotate(self, key: str, value: str | int | float | bool) -> None:
         self.annotations[key] = value
@@ -84,14 +94,24 @@ class Subsegment:
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"name": self.name, "id": self.id, "start_time": self.start_time,
                                "end_time": self.end_time or time.time()}
-        if self.namespace:
+        if self.namespace in ("aws", "remote"):  # the only namespaces X-Ray accepts; local work has none
             doc["namespace"] = self.namespace
         if self.annotations:
             doc["annotations"] = self.annotations
         if self.metadata:
             doc["metadata"] = {"default": self.metadata}
+        if self.status is not None:
+            doc["http"] = {"response": {"status": self.status}}
+            # X-Ray's flags: error for 4xx, throttle for 429 as well, fault for 5xx.
+            if 400 <= self.status < 500:
+                doc["error"] = True
+                if self.status == 429:
+                    doc["throttle"] = True
+            elif self.status >= 500:
+                doc["fault"] = True
         if self.error is not None:
-            doc["fault"] = True
+            status = getattr(self.error, "status", None)  # an HTTPError: 4xx is the client's error, not a fault
+            doc["error" if isinstance(status, int) and 400 <= status < 500 else "fault"] = True
             doc["cause"] = {"exceptions": [{"id": _id(), "type": type(self.error).__name__,
                                             "message": str(self.error)[:500]}]}
         if self.children:
@@ -177,8 +197,7 @@ class Tracer:
         if root is None:
             return None
         root.close(error)
-        if status is not None:
-            root.metadata["status"] = status
+        root.status = status
         document = root.document()
         document["trace_id"] = self.trace_id
         if self.parent_id:
@@ -200,12 +219,22 @@ class Tracer:
 def _send(address: str, document: dict) -> None:
     import socket  # the daemon address is only set where tracing is on
 
-    host_port = address.split()[0].removeprefix("udp:")
+    # "127.0.0.1:2000", or "tcp:127.0.0.1:2000 udp:127.0.0.2:2001" where segments go to the udp one.
+    parts = address.split()
+    host_port = next((p[4:] for p in parts if p.startswith("udp:")),
+                     next((p for p in parts if not p.startswith("tcp:")), ""))
     host, _, port = host_port.rpartition(":")
     payload = _HEADER + json.dumps(document, separators=(",", ":"), default=str).encode()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if len(payload) > 64000:  # one UDP datagram: a cut document is unreadable, so drop the children instead
+        document = {k: v for k, v in document.items() if k != "subsegments"}
+        payload = _HEADER + json.dumps(document, separators=(",", ":"), default=str).encode()
     try:
-        sock.sendto(payload[:64000], (host or "127.0.0.1", int(port)))
+        target = (host or "127.0.0.1", int(port))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    except (ValueError, OSError):
+        return  # a malformed address must never fail a request
+    try:
+        sock.sendto(payload, target)
     except OSError:
         pass  # tracing must never fail a request
     finally:

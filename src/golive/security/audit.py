@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def audit(action: str, resource: str, actor: str | None = None, outcome: str = "success", **details: Any) -> dict:
-    """Write one audit record (level INFO, `audit: true`) and return it."""
+    """Write one audit record (level INFO, `audit: true`, whatever LOG_LEVEL says) and return it."""
     if actor is None:
         actor = logger.context.get("principal") or "anonymous"
     record = {
@@ -23,5 +23,5 @@ def audit(action: str, resource: str, actor: str | None = None, outcome: str = "
     }
     if details:
         record["details"] = details
-    logger.info(f"audit: {actor} {action} {resource} ({outcome})", **record)
+    logger.always(f"audit: {actor} {action} {resource} ({outcome})", **record)
     return record

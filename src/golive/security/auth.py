@@ -42,6 +42,11 @@ def _roles(claims: dict[str, Any], claim: str) -> set[str]:
     return {str(r) for r in raw or []}
 
 
+def invalid_token(detail: str) -> Unauthorized:
+    """401 with the RFC 6750 challenge that tells a client its token (not its lack of one) is the problem."""
+    return Unauthorized(detail, headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
+
+
 def bearer_token(request: Request) -> str | None:
     value = request.headers.get("authorization")
     if not value:
@@ -58,7 +63,9 @@ class JWKSCache:
     def __init__(self, url: str, ttl: float = 600, min_refresh: float = 30, timeout: float = 2.0) -> None:
         self.url, self.ttl, self.min_refresh, self.timeout = url, ttl, min_refresh, timeout
         self._keys: dict[str, Any] = {}
-        self._fetched = 0.0
+        self._fetched = 0.0  # when the keys in hand were fetched
+        self._attempted = 0.0  # when a fetch was last tried, successful or not
+        self.fetches = 0
         import threading
 
         self._lock = threading.Lock()
@@ -68,6 +75,7 @@ class JWKSCache:
 
         import jwt  # lazily: PyJWT + cryptography cost ~100 ms to import
 
+        self.fetches += 1
         with urllib.request.urlopen(self.url, timeout=self.timeout) as reply:
             document = json.loads(reply.read())
         keys = {}
@@ -81,20 +89,32 @@ class JWKSCache:
         self._keys = keys
         self._fetched = time.monotonic()
 
+    def _lookup(self, kid: str) -> Any:
+        key = self._keys.get(kid)
+        if key is None and not kid and len(self._keys) == 1:
+            key = next(iter(self._keys.values()))  # a token without kid, and only one key it can mean
+        return key
+
     def get(self, kid: str | None) -> Any:
         kid = kid or ""
         with self._lock:
-            age = time.monotonic() - self._fetched
-            stale = not self._fetched or age > self.ttl
-            if stale or (kid not in self._keys and age > self.min_refresh):
+            now = time.monotonic()
+            stale = not self._fetched or now - self._fetched > self.ttl
+            # An unknown kid means the issuer rotated its keys, or a forger is guessing: re-fetch, but at most
+            # once per min_refresh so that a flood of made-up kids cannot hammer the identity provider.
+            wanted = stale or self._lookup(kid) is None
+            allowed = not self._keys or now - self._attempted >= self.min_refresh
+            if wanted and allowed:
+                self._attempted = now
                 try:
                     self._fetch()
                 except Exception as exc:
                     if not self._keys:
                         raise ServiceUnavailable("Signing keys are unavailable; try again shortly") from exc
-            key = self._keys.get(kid)
+                    # Keep serving the keys in hand; the next try comes after min_refresh.
+            key = self._lookup(kid)
         if key is None:
-            raise Unauthorized("Token is signed with an unknown key")
+            raise invalid_token("Token is signed with an unknown key")
         return key
 
 
@@ -112,6 +132,7 @@ class JWTAuth:
         leeway: float = 30,
         roles_claim: str = "roles",
         jwks_ttl: float = 600,
+        jwks_min_refresh: float = 30,
     ) -> None:
         if not secret and not jwks_url:
             raise ValueError("JWTAuth needs a secret (HS256, development) or a jwks_url (RS256/ES256)")
@@ -129,7 +150,7 @@ class JWTAuth:
         self.issuer, self.audience, self.secret, self.leeway = issuer, audience, secret, leeway
         self.algorithms = list(algorithms)
         self.roles_claim = roles_claim
-        self.jwks = JWKSCache(jwks_url, ttl=jwks_ttl) if jwks_url else None
+        self.jwks = JWKSCache(jwks_url, ttl=jwks_ttl, min_refresh=jwks_min_refresh) if jwks_url else None
 
     def authenticate(self, request: Request) -> Identity | None:
         token = bearer_token(request)
@@ -144,35 +165,35 @@ class JWTAuth:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
-            raise Unauthorized("Malformed token") from None
+            raise invalid_token("Malformed token") from None
         alg = header.get("alg")
         # The allowlist is checked before any key is chosen: 'none' and HS/RS confusion never reach a verifier.
         if alg not in self.algorithms:
-            raise Unauthorized(f"Token algorithm {alg!r} is not accepted")
+            raise invalid_token(f"Token algorithm {alg!r} is not accepted")
         if alg in _HMAC_ALGS:
             key: Any = self.secret
         else:
             jwk = self.jwks.get(header.get("kid"))  # type: ignore[union-attr]
             key_type = getattr(jwk, "key_type", None)
             if key_type and _ASYMMETRIC[alg] != key_type:
-                raise Unauthorized("Token algorithm does not match its signing key")
+                raise invalid_token("Token algorithm does not match its signing key")
             key = jwk.key
         options = {"require": ["exp"], "verify_aud": self.audience is not None, "verify_iss": self.issuer is not None}
         try:
             return jwt.decode(token, key, algorithms=[alg], audience=self.audience, issuer=self.issuer,
                               leeway=self.leeway, options=options)
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("Token has expired") from None
+            raise invalid_token("Token has expired") from None
         except jwt.ImmatureSignatureError:
-            raise Unauthorized("Token is not valid yet") from None
+            raise invalid_token("Token is not valid yet") from None
         except jwt.InvalidAudienceError:
-            raise Unauthorized("Token audience is not accepted") from None
+            raise invalid_token("Token audience is not accepted") from None
         except jwt.InvalidIssuerError:
-            raise Unauthorized("Token issuer is not accepted") from None
+            raise invalid_token("Token issuer is not accepted") from None
         except jwt.MissingRequiredClaimError as exc:
-            raise Unauthorized(f"Token lacks the {exc.claim!r} claim") from None
+            raise invalid_token(f"Token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
-            raise Unauthorized("Token signature is invalid") from None
+            raise invalid_token("Token signature is invalid") from None
 
 
 class APIKeyAuth:
@@ -231,7 +252,9 @@ def authorize(identity: Identity, scopes: list[str], roles: list[str]) -> None:
     """403 unless the identity has every required scope and, when roles are listed, one of them."""
     missing = [s for s in scopes if s not in identity.scopes]
     if missing and not (roles and identity.roles.intersection(roles)):
-        raise Forbidden(f"Missing scope: {', '.join(missing)}")
+        needed = " ".join(scopes)
+        raise Forbidden(f"Missing scope: {', '.join(missing)}", headers={
+            "WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{needed}"'})
     if roles and not scopes and not identity.roles.intersection(roles):
         raise Forbidden(f"Requires role: {' or '.join(roles)}")
 

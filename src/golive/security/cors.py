@@ -37,7 +37,7 @@ class CORS:
 
     def decorate(self, response: Response, origin: str | None) -> None:
         """Add CORS headers to an actual (non-preflight) response."""
-        _add_vary(response)
+        add_vary(response)
         if not self.allowed(origin):
             return
         response.headers["Access-Control-Allow-Origin"] = "*" if self._any and not self.allow_credentials else origin  # type: ignore[assignment]
@@ -50,7 +50,7 @@ class CORS:
                   methods: list[str]) -> Response:
         """The answer to an OPTIONS preflight: 204 with the grants, or 403 when origin or method is refused."""
         response = Response(None, 204)
-        _add_vary(response)
+        add_vary(response)
         if not self.allowed(origin) or request_method.upper() not in methods:
             response.status = 403
             return response
@@ -76,7 +76,8 @@ def _pattern(origin: str) -> re.Pattern[str]:
     return re.compile(f"^{prefix}{host_re}(?::\\d+)?$")
 
 
-def _add_vary(response: Response) -> None:
+def add_vary(response: Response) -> None:
+    """Make caches key the response on Origin (every response: allowed, refused, or without Origin)."""
     vary = response.get_header("Vary")
     if vary is None:
         response.headers["Vary"] = "Origin"

@@ -240,8 +240,13 @@ class App:
         if self.validate_responses and compiled.responses:
             validator = compiled.responses.get(response.status)
             if validator is not None and response.body is not None and not isinstance(response.body, bytes | str):
+                # Encode once with the same encoder the client's bytes come from (Decimal stays a number),
+                # validate what the client would receive, and send those very bytes.
+                encoded, implied_type = response.encode()
                 try:
-                    response.body = validator(json.loads(json.dumps(response.body, default=str)))
+                    validator(json.loads(encoded))
+                    response.body = encoded
+                    response.set_default_header("Content-Type", implied_type or "application/json")
                 except ValidationFailed as exc:
                     # The handler broke its own contract: a server bug, never the client's fault.
                     logger.error("response failed its schema", route=route.key, status=response.status,
@@ -333,7 +338,7 @@ class App:
         if content_type and content_type != "application/json" and not content_type.endswith("+json"):
             raise UnsupportedMediaType(f"Expected application/json, got {content_type}")
         try:
-            return json.loads(request.body)
+            return request.json  # parsed once, shared with the threat scan
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(f"The body is not valid JSON: {exc}") from None
 

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from golive.observability.redaction import mask_text, redact
+from golive.observability.redaction import mask_text, redact_record
 
 TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
 if TYPE_CHECKING:
@@ -17,9 +17,15 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40, "CRIT
 _NAMES = {10: "DEBUG", 20: "INFO", 30: "WARN", 40: "ERROR", 50: "CRITICAL"}
 
 
+_second_cache: list = [-1, ""]  # [whole second, its formatted prefix]: strftime once a second, not per line
+
+
 def iso_now(now: float | None = None) -> str:
     now = time.time() if now is None else now
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    second = int(now)
+    if second != _second_cache[0]:
+        _second_cache[0], _second_cache[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second_cache[1]}.{int(now * 1000) % 1000:03d}Z"
 
 
 def _level(name: str | None, default: int = 20) -> int:
@@ -119,7 +125,7 @@ class Logger:
         if fields:
             record.update(fields)
         if self.redaction:
-            record = redact(record)
+            record = redact_record(record)
             record["message"] = mask_text(str(message)) if not isinstance(message, str) else record["message"]
         write_line(json.dumps(record, default=str, separators=(",", ":")), self.stream)
 

@@ -42,6 +42,7 @@ class Metrics:
         self._custom: dict[str, tuple[str, int, list[float]]] = {}
         self._dimensions: dict[str, str] = {}
         self._metadata: dict[str, Any] = {}
+        self._directive_cache: dict[tuple, str] = {}
 
     def add(self, name: str, value: float = 1, unit: str = "Count", resolution: int = 60) -> None:
         """Record a custom metric (repeated names accumulate values, as EMF arrays)."""
@@ -78,8 +79,8 @@ class Metrics:
         self._metadata[key] = value
 
     def flush(self, route: str | None = None, status: int | None = None, latency_ms: float | None = None,
-              cold_start: bool = False, now_ms: int | None = None) -> list[dict]:
-        """Write this invocation's EMF document(s) to stdout and reset; returns what was written."""
+              cold_start: bool = False, now_ms: int | None = None) -> list[str]:
+        """Write this invocation's EMF document(s) to stdout and reset; returns the lines written."""
         if self.disabled:
             self._reset()
             return []
@@ -98,7 +99,7 @@ class Metrics:
             return []
         timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
         namespace = self.namespace or self.service
-        documents: list[dict] = []
+        lines: list[str] = []
         pending = entries
         while pending:
             chunk, later = [], []
@@ -109,34 +110,47 @@ class Metrics:
                         later.append((name, unit, resolution, values[MAX_VALUES:], group))
                 else:
                     later.append((name, unit, resolution, values, group))
-            documents.append(self._document(chunk, namespace, route, timestamp))
+            lines.append(self._document(chunk, namespace, route, timestamp))
             pending = later
-        for document in documents:
-            write_line(json.dumps(document, separators=(",", ":"), default=str), self.stream)
+        for line in lines:
+            write_line(line, self.stream)
         self._reset()
-        return documents
+        return lines
 
-    def _document(self, chunk: list, namespace: str, route: str | None, timestamp: int) -> dict:
-        directives = []
+    def _document(self, chunk: list, namespace: str, route: str | None, timestamp: int) -> str:
+        """One EMF document as a JSON line; the directive part is cached (it repeats for every invocation)."""
+        key = (namespace, tuple((name, unit, resolution, group) for name, unit, resolution, _, group in chunk),
+               tuple(self._dimensions))
+        directives = self._directive_cache.get(key)
+        if directives is None:
+            directives = json.dumps(self._directives(chunk, namespace), separators=(",", ":"))
+            if len(self._directive_cache) < 1024:
+                self._directive_cache[key] = directives
         root: dict[str, Any] = {"service": self.service}
+        for name, _unit, _resolution, values, _group in chunk:
+            root[name] = values[0] if len(values) == 1 else values
+        if route is not None:
+            root["route"] = route
+        root.update(self._dimensions)
+        for field_name, value in self._metadata.items():
+            root.setdefault(field_name, value)
+        values_json = json.dumps(root, separators=(",", ":"), default=str)
+        return f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{directives}}},{values_json[1:]}'
+
+    def _directives(self, chunk: list, namespace: str) -> list[dict[str, Any]]:
+        directives = []
         for group, dimension_set in ((0, ["service", "route"]), (1, ["service", *self._dimensions])):
             definitions = []
-            for name, unit, resolution, values, metric_group in chunk:
+            for name, unit, resolution, _values, metric_group in chunk:
                 if metric_group != group:
                     continue
                 definition: dict[str, Any] = {"Name": name, "Unit": unit}
                 if resolution == 1:
                     definition["StorageResolution"] = 1
                 definitions.append(definition)
-                root[name] = values[0] if len(values) == 1 else values
             if definitions:
                 directives.append({"Namespace": namespace, "Dimensions": [dimension_set], "Metrics": definitions})
-        if route is not None:
-            root["route"] = route
-        root.update(self._dimensions)
-        for key, value in self._metadata.items():
-            root.setdefault(key, value)
-        return {"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": directives}, **root}
+        return directives
 
     def _reset(self) -> None:
         self._custom = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import contextmanager
 
 TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
 if TYPE_CHECKING:
@@ -67,11 +66,11 @@ def xray_to_w3c(root: str) -> str:
 class Subsegment:
     """A timed unit of work: the handler or one downstream call."""
 
-    __slots__ = ("annotations", "children", "end_time", "error", "id", "metadata", "name", "namespace",
+    __slots__ = ("_id", "annotations", "children", "end_time", "error", "metadata", "name", "namespace",
                  "start_time", "status")
 
     def __init__(self, name: str, namespace: str | None = None) -> None:
-        self.id = _id()
+        self._id: str | None = None  # drawn on first use: most subsegments are never sent or propagated
         self.name = name[:200]
         self.namespace = namespace
         self.start_time = time.time()
@@ -81,6 +80,12 @@ class Subsegment:
         self.metadata: dict[str, Any] = {}
         self.children: list[Subsegment] = []
         self.status: int | None = None  # the HTTP status, on the invocation's root subsegment
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = _id()
+        return self._id
 
     def annotate(self, key: str, value: str | int | float | bool) -> None:
         self.annotations[key] = value
@@ -149,23 +154,12 @@ class Tracer:
         self._stack = [self.root]
         return self.trace_id
 
-    @contextmanager
-    def subsegment(self, name: str, namespace: str = "remote", **annotations: Any):
-        """Time a block (e.g. a DynamoDB call); errors are recorded and re-raised."""
+    def subsegment(self, name: str, namespace: str = "remote", **annotations: Any) -> _Scope:
+        """Time a block (`with tracer.subsegment("DynamoDB.PutItem", "aws"):`); errors are recorded, re-raised."""
         segment = Subsegment(name, namespace)
-        segment.annotations.update(annotations)
-        if self._stack:
-            self._stack[-1].children.append(segment)
-        self._stack.append(segment)
-        try:
-            yield segment
-        except BaseException as exc:
-            segment.close(exc)
-            raise
-        finally:
-            segment.close()
-            if self._stack and self._stack[-1] is segment:
-                self._stack.pop()
+        if annotations:
+            segment.annotations.update(annotations)
+        return _Scope(self, segment)
 
     def capture(self, name: str | None = None, namespace: str = "local"):
         """Decorator form of subsegment()."""
@@ -198,6 +192,11 @@ class Tracer:
             return None
         root.close(error)
         root.status = status
+        self.root = None
+        self._stack = []
+        address = os.environ.get("AWS_XRAY_DAEMON_ADDRESS")
+        if not (address and self.sampled and self.enabled):
+            return None  # the document is only built when a daemon will receive it
         document = root.document()
         document["trace_id"] = self.trace_id
         if self.parent_id:
@@ -206,14 +205,32 @@ class Tracer:
         else:
             document["origin"] = "AWS::Lambda::Function"
             document["name"] = self.service
-        address = os.environ.get("AWS_XRAY_DAEMON_ADDRESS")
-        if address and self.sampled and self.enabled:
-            _send(address, document)
-            self.sent.append(document)
-            del self.sent[:-50]
-        self.root = None
-        self._stack = []
+        _send(address, document)
+        self.sent.append(document)
+        del self.sent[:-50]
         return document
+
+
+class _Scope:
+    """The `with` block of one subsegment (a class, not @contextmanager: it runs on every request)."""
+
+    __slots__ = ("segment", "tracer")
+
+    def __init__(self, tracer: Tracer, segment: Subsegment) -> None:
+        self.tracer, self.segment = tracer, segment
+
+    def __enter__(self) -> Subsegment:
+        stack = self.tracer._stack
+        if stack:
+            stack[-1].children.append(self.segment)
+        stack.append(self.segment)
+        return self.segment
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.segment.close(exc)
+        stack = self.tracer._stack
+        if stack and stack[-1] is self.segment:
+            stack.pop()
 
 
 def _send(address: str, document: dict) -> None:

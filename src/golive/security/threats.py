@@ -32,16 +32,21 @@ MAX_SCAN = 64 * 1024  # bytes of body inspected: enough for any form, bounded fo
 def scan(request: Request) -> list[dict[str, str]]:
     """Every suspicious pattern found, as {kind, location, sample}."""
     findings: list[dict[str, str]] = []
-    _check(request.path, "path", findings)
+    route = request.route
+    if route is None or "{" in route.path:
+        _check(request.path, "path", findings)  # a static route's path is the route's own text: nothing to scan
     for name, values in request.multi_query.items():
         for value in values:
             _check(value, f"query.{name}", findings)
     if request.body:
         text = request.body[:MAX_SCAN].decode("utf-8", "replace")
-        try:
-            document = json.loads(text) if text.lstrip()[:1] in ("{", "[") else None
-        except ValueError:
-            document = None
+        document = None
+        if text.lstrip()[:1] in ("{", "["):
+            try:
+                # The whole body parses once per request (Request.json caches it for validation too).
+                document = request.json if len(request.body) <= MAX_SCAN else json.loads(text)
+            except ValueError:
+                document = None
         if document is None:
             _check(text, "body", findings)
         else:
@@ -66,13 +71,20 @@ def patterns() -> dict[str, re.Pattern[str]]:
     """The detectors, compiled on first use (not at import: cold start)."""
     if not _compiled:
         _compiled.update({kind: re.compile(source, flags) for kind, (source, flags) in _SOURCES.items()})
+        # One alternation screens each string in a single pass; the per-kind patterns only run on a hit.
+        _compiled["_any"] = re.compile("|".join(f"(?:{source})" for source, _ in _SOURCES.values()), re.IGNORECASE)
     return _compiled
 
 
 def _check(text: str, location: str, findings: list[dict[str, str]]) -> None:
     if len(text) < 3:
         return
-    for kind, pattern in patterns().items():
+    compiled = patterns()
+    if compiled["_any"].search(text) is None:
+        return
+    for kind, pattern in compiled.items():
+        if kind == "_any":
+            continue
         match = pattern.search(text)
         if match:
             findings.append({"kind": kind, "location": location, "sample": match.group(0)[:80]})

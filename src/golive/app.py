@@ -105,7 +105,7 @@ class App:
 
         self.health = HealthChecks(self)
         if health_path:
-            self.route("GET", health_path, public=True, summary="Health check", tags=["health"],
+            self.route("GET", health_path, public=True, name="health", summary="Health check", tags=["health"],
                        cache_control="no-store")(self.health.endpoint)
 
     # -- route table -------------------------------------------------------------------------

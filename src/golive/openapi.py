@@ -207,11 +207,7 @@ class _Builder:
         return operation
 
     def _operation_id(self, route: Route, app: Any) -> str:
-        name = route.name
-        health = getattr(app, "health", None)
-        if health is not None and getattr(route.handler, "__self__", None) is health:
-            name = "health"  # the built-in health route's handler is HealthChecks.endpoint
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "") or _slug(route)
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", route.name or "") or _slug(route)
         if name in self.operation_ids:
             name = f"{name}_{_slug(route)}"
         self.operation_ids.add(name)

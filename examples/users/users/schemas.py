@@ -1,0 +1,96 @@
+"""JSON Schemas of everything the Users API accepts and returns: validation, OpenAPI and gateway models derive
+from these."""
+
+from __future__ import annotations
+
+# E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+E164 = r"^\+[1-9][0-9]{1,14}$"
+
+USER_INPUT = {
+    "title": "UserInput",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "email"],
+    "properties": {
+        # At least one visible character: a name of spaces is no name.
+        "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
+        # The format alone lets spaces and a trailing newline through; the pattern does not.
+        "email": {"type": "string", "format": "email", "maxLength": 254, "pattern": r"^[^\s@]+@[^\s@]+\.[^\s@]+$"},
+        "age": {"type": "integer", "minimum": 0, "maximum": 150},
+        "phone": {"type": "string", "pattern": E164, "description": "E.164, e.g. +14155550123"},
+    },
+}
+
+USER = {
+    "title": "User",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "name", "email", "createdAt", "updatedAt", "version"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "email": {"type": "string"},
+        "age": {"type": "integer"},
+        "phone": {"type": "string"},
+        "createdAt": {"type": "string", "description": "UTC, ISO 8601 with microseconds"},
+        "updatedAt": {"type": "string"},
+        "version": {"type": "integer", "minimum": 1, "description": "bumped by every write"},
+    },
+}
+
+USER_PAGE = {
+    "title": "UserPage",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["items", "next"],
+    "properties": {
+        "items": {"type": "array", "items": USER},
+        "next": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page; null on the last"},
+    },
+}
+
+LIST_QUERY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        "cursor": {"type": "string", "minLength": 1, "maxLength": 512},
+    },
+}
+
+USER_PATH = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {"id": {"type": "string", "minLength": 1, "maxLength": 128}},
+}
+
+# Header schemas see lower-cased names; only the headers a route reads are described.
+CREATE_HEADERS = {
+    "type": "object",
+    "properties": {
+        "idempotency-key": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]+$",
+                            "description": "repeat a create safely: a replay returns the first response"},
+    },
+}
+READ_HEADERS = {"type": "object", "properties": {"if-none-match": {"type": "string", "maxLength": 1024}}}
+WRITE_HEADERS = {"type": "object", "properties": {"if-match": {"type": "string", "maxLength": 1024}}}
+
+PROBLEM = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "requestId": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def problems(*statuses: int) -> dict[int, dict]:
+    """Error statuses a route can answer, each with the problem+json body."""
+    return {status: PROBLEM for status in statuses}

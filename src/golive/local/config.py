@@ -86,6 +86,9 @@ class ServiceConfig:
                 env["GOLIVE_JWT_ISSUER"] = self.auth["issuer"]
             if self.auth.get("audience"):
                 env["GOLIVE_JWT_AUDIENCE"] = self.auth["audience"]
+        origins = (self.api.get("cors") or {}).get("allow_origins")
+        if origins:
+            env["GOLIVE_CORS_ALLOW_ORIGINS"] = ",".join(origins)
         env.update({k: str(v) for k, v in function.environment.items()})
         return env
 

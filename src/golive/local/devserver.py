@@ -485,6 +485,8 @@ class DevHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # The default listen backlog (5) drops bursts of new connections; clients then stall for a 1 s SYN retry.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], runtime: ServiceRuntime) -> None:
         self.runtime = runtime

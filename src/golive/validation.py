@@ -102,8 +102,8 @@ def _message(rule: str | None, value: Any, fallback: str) -> str:
     messages = {
         "type": lambda v: f"must be of type {v if isinstance(v, str) else ' or '.join(v)}",
         "format": lambda v: f"must be a valid {v}",
-        "minLength": lambda v: f"must be at least {v} characters long",
-        "maxLength": lambda v: f"must be at most {v} characters long",
+        "minLength": lambda v: f"must be at least {_count(v, 'character')} long",
+        "maxLength": lambda v: f"must be at most {_count(v, 'character')} long",
         "minimum": lambda v: f"must be greater than or equal to {v}",
         "maximum": lambda v: f"must be less than or equal to {v}",
         "exclusiveMinimum": lambda v: f"must be greater than {v}",
@@ -111,8 +111,8 @@ def _message(rule: str | None, value: Any, fallback: str) -> str:
         "pattern": lambda v: f"must match the pattern {v}",
         "enum": lambda v: f"must be one of {', '.join(map(str, v))}",
         "const": lambda v: f"must be {v!r}",
-        "minItems": lambda v: f"must have at least {v} items",
-        "maxItems": lambda v: f"must have at most {v} items",
+        "minItems": lambda v: f"must have at least {_count(v, 'item')}",
+        "maxItems": lambda v: f"must have at most {_count(v, 'item')}",
         "uniqueItems": lambda v: "must not contain duplicate items",
     }
     make = messages.get(rule or "")
@@ -120,6 +120,10 @@ def _message(rule: str | None, value: Any, fallback: str) -> str:
         return make(value)
     # fastjsonschema's own text starts with the field name ("data.x must ..."): keep the predicate.
     return fallback.split(" ", 1)[1] if " " in fallback else fallback
+
+
+def _count(number: object, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def coerce(schema: dict, values: dict[str, str], multi: dict[str, list[str]] | None = None) -> dict[str, Any]:

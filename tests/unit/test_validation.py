@@ -97,7 +97,7 @@ def test_every_invalid_field_is_listed(client):
     assert problem["status"] == 400 and problem["detail"] == "The request body is invalid"
     by_field = {error["field"]: error for error in problem["errors"]}
     assert set(by_field) == {"name", "email", "age", "role", "address.zip", "nickname"}
-    assert by_field["name"]["message"] == "must be at least 1 characters long"
+    assert by_field["name"]["message"] == "must be at least 1 character long"
     assert by_field["email"]["message"] == "must be a valid email"
     assert by_field["age"]["message"] == "must be greater than or equal to 0"
     assert by_field["role"]["message"] == "must be one of admin, member"
@@ -239,7 +239,7 @@ def test_precompiled_validators_run_without_fastjsonschema(run_python, tmp_path)
     assert report["good"] == [201, {"name": "Ada", "email": "ada@example.com", "role": "member"}]
     assert report["bad"][0] == 400
     assert {(e["field"], e["message"]) for e in report["bad"][1]} == {
-        ("name", "must be at least 1 characters long"), ("email", "must be a valid email"),
+        ("name", "must be at least 1 character long"), ("email", "must be a valid email"),
         ("age", "must be greater than or equal to 0"), ("x", "is not an allowed field")}
     assert report["query"] == {"limit": 5, "sort": "asc"}
 

@@ -1,0 +1,396 @@
+"""Authorizers as API Gateway runs them: Lambda TOKEN and REQUEST (with result caching), Cognito and JWT."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from golive.local.config import ConfigError, FunctionConfig, ServiceConfig
+
+LAMBDA_TYPES = ("lambda-token", "lambda-request", "lambda")
+JWT_TYPES = ("jwt", "cognito")
+DEFAULT_TTL = 300  # seconds: API Gateway's default authorizer result TTL
+MAX_TTL = 3600
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+# REST APIs with a non-Cognito JWT issuer get golive's own TOKEN authorizer function, as `golive template` deploys it.
+JWT_AUTHORIZER_HANDLER = "golive.deploy.authorizer.handler"
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z0-9_-]+/?$")
+
+Invoke = Callable[[str, bytes], Awaitable[Any]]
+
+
+class AuthResult:
+    """The authorizer's verdict: `error` is a gateway response type (None: go on), `context` goes into
+    requestContext.authorizer, `status`/`message`/`latency_ms` feed the access log."""
+
+    __slots__ = ("context", "error", "headers", "latency_ms", "message", "principal", "status")
+
+    def __init__(self, error: str | None = None, context: dict[str, Any] | None = None, *, status: int = 200,
+                 message: str = "", principal: str = "", headers: list[tuple[str, str]] | None = None) -> None:
+        self.error, self.context, self.status, self.message = error, context, status, message
+        self.principal, self.headers = principal, list(headers or [])
+        self.latency_ms = 0.0
+
+
+_JWT_TOKEN_EXPRESSION = "^[Bb]earer [-0-9A-Za-z._~+/]+=*$"  # the authorizer's ValidationExpression in the template
+
+
+def method_arn(api_id: str, stage: str, method: str, path: str) -> str:
+    """The ARN a policy is checked against: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/path."""
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/{stage}/{method}{path}"
+
+
+class Authorizer:
+    """Shared by every authorizer type: which routes it guards."""
+
+    kind = ""
+
+    def __init__(self, auth: dict[str, Any]) -> None:
+        routes = auth.get("routes")
+        public = auth.get("public_routes") or []
+        self.routes = {" ".join(k.split()) for k in routes} if routes is not None else None
+        self.public = {" ".join(k.split()) for k in public}
+
+    def guards(self, route_key: str, public: bool) -> bool:
+        if route_key in self.public or public:
+            return False
+        return self.routes is None or route_key in self.routes
+
+    async def authorize(self, request: AuthRequest) -> AuthResult:
+        raise NotImplementedError
+
+
+class AuthRequest:
+    """What an authorizer sees of a request: headers (lower-cased names), query, the event, the route, the ARN."""
+
+    __slots__ = ("arn", "event", "headers", "query", "route_key", "scopes", "stage_variables")
+
+    def __init__(self, headers: dict[str, str], query: dict[str, str], event: dict[str, Any], route_key: str,
+                 arn: str, scopes: list[str], stage_variables: dict[str, str]) -> None:
+        self.headers, self.query, self.event, self.route_key = headers, query, event, route_key
+        self.arn, self.scopes, self.stage_variables = arn, scopes, stage_variables
+
+
+def _identity_sources(value: Any, api_type: str) -> list[tuple[str, str]]:
+    """Identity sources as (where, name): method.request.header.X / $request.querystring.y / plain header names."""
+    default = "method.request.header.Authorization" if api_type == "rest" else "$request.header.Authorization"
+    items = value if isinstance(value, list) else [s.strip() for s in str(value or default).split(",")]
+    parsed = []
+    for item in items:
+        text = str(item).strip().removeprefix("$").removeprefix("method.")
+        for prefix, where in (("request.header.", "header"), ("request.querystring.", "query"),
+                              ("stageVariables.", "stage"), ("context.", "context")):
+            if text.startswith(prefix):
+                parsed.append((where, text[len(prefix):]))
+                break
+        else:
+            if "." in text:
+                raise ConfigError(f"[auth] identity_source {item!r} is not one API Gateway knows; use e.g. "
+                                  f"\"method.request.header.Authorization\" or \"$request.querystring.token\"")
+            parsed.append(("header", text))
+    return parsed
+
+
+def _identity_values(sources: list[tuple[str, str]], request: AuthRequest) -> list[str] | None:
+    values = []
+    for where, name in sources:
+        if where == "header":
+            value = request.headers.get(name.lower())
+        elif where == "query":
+            value = request.query.get(name)
+        elif where == "stage":
+            value = request.stage_variables.get(name)
+        else:
+            value = str((request.event.get("requestContext") or {}).get(name, ""))
+        if not value:
+            return None
+        values.append(value)
+    return values
+
+
+class LambdaAuthorizer(Authorizer):
+    """A Lambda TOKEN or REQUEST authorizer invoked through the local Lambda service, its results cached for `ttl`
+    seconds on the identity source values (the cached policy is re-checked against each new method ARN)."""
+
+    def __init__(self, config: ServiceConfig, invoke: Invoke, timeout: float, *, kind: str | None = None,
+                 function: str | None = None) -> None:
+        auth = config.auth
+        super().__init__(auth)
+        declared = kind or auth["type"]
+        self.kind = "lambda-request" if declared == "lambda" else declared
+        self.api_type = config.api_type
+        if self.api_type == "http" and self.kind == "lambda-token":
+            raise ConfigError("[auth] type = \"lambda-token\" exists only on REST APIs; HTTP APIs use "
+                              "\"lambda\" (a REQUEST authorizer) with identity_source = \"$request.header.X\"")
+        self.function = function or auth.get("function")
+        if not self.function or self.function not in config.functions:
+            raise ConfigError(f"[auth] type = \"{declared}\" needs function = \"NAME\" naming one of "
+                              f"[functions.*] ({', '.join(config.functions)})")
+        self.invoke, self.timeout = invoke, timeout
+        self.sources = _identity_sources(auth.get("identity_source") if function is None else None, self.api_type)
+        # "cache_ttl" is what `golive template` reads; "ttl" is accepted as its alias.
+        ttl = auth.get("cache_ttl", auth.get("ttl", DEFAULT_TTL))
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
+            raise ConfigError(f"[auth] cache_ttl must be whole seconds between 0 and {MAX_TTL} (0 turns caching off)")
+        self.ttl = ttl
+        expression = auth.get("validation_expression") if function is None else _JWT_TOKEN_EXPRESSION
+        self.validation = re.compile(expression) if expression else None
+        self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+        self.invocations = 0
+
+    async def authorize(self, request: AuthRequest) -> AuthResult:
+        values = _identity_values(self.sources, request)
+        # Without its identity source (always for TOKEN, when caching for REQUEST) API Gateway answers 401 itself.
+        if values is None and (self.kind == "lambda-token" or self.ttl > 0):
+            return AuthResult("UNAUTHORIZED", status=401, message="Identity source missing")
+        if self.kind == "lambda-token" and self.validation is not None and values \
+                and not self.validation.fullmatch(values[0]):
+            return AuthResult("UNAUTHORIZED", status=401, message="Token does not match validation_expression")
+        key = tuple(values or ())
+        cached = self._cache.get(key) if self.ttl > 0 else None
+        if cached is not None and cached[0] > time.monotonic():
+            return self._verdict(cached[1], request)
+        outcome = await self._call(request, values or [])
+        if isinstance(outcome, AuthResult):
+            return outcome
+        if self.ttl > 0:
+            self._cache[key] = (time.monotonic() + self.ttl, outcome)
+        return self._verdict(outcome, request)
+
+    async def _call(self, request: AuthRequest, values: list[str]) -> dict[str, Any] | AuthResult:
+        payload = json.dumps(self._event(request, values)).encode()
+        self.invocations += 1
+        try:
+            invocation = await asyncio.wait_for(asyncio.shield(self.invoke(self.function, payload)), self.timeout)
+        except TimeoutError:
+            return AuthResult("AUTHORIZER_CONFIGURATION_ERROR", status=500, message="Authorizer timed out")
+        if invocation.outcome != "ok":
+            message = invocation.error_message or invocation.outcome
+            if invocation.outcome == "function_error" and message == "Unauthorized":
+                # An authorizer raising Exception("Unauthorized") is API Gateway's documented way to answer 401.
+                return AuthResult("UNAUTHORIZED", status=401, message="Unauthorized")
+            return AuthResult("AUTHORIZER_CONFIGURATION_ERROR", status=500, message=f"Authorizer error: {message}")
+        try:
+            output = json.loads(invocation.payload or b"null")
+        except ValueError:
+            output = None
+        if not isinstance(output, dict):
+            return AuthResult("AUTHORIZER_CONFIGURATION_ERROR", status=500,
+                              message="Authorizer returned something other than a JSON object")
+        return output
+
+    def _event(self, request: AuthRequest, values: list[str]) -> dict[str, Any]:
+        if self.kind == "lambda-token":
+            return {"type": "TOKEN", "authorizationToken": values[0] if values else "", "methodArn": request.arn}
+        event = {k: v for k, v in request.event.items() if k not in ("body", "isBase64Encoded")}
+        event["type"] = "REQUEST"
+        if self.api_type == "http":
+            event["routeArn"] = request.arn
+            event["identitySource"] = values
+        else:
+            event["methodArn"] = request.arn
+        return event
+
+    def _verdict(self, output: dict[str, Any], request: AuthRequest) -> AuthResult:
+        context = output.get("context") or {}
+        if not isinstance(context, dict):
+            return AuthResult("AUTHORIZER_CONFIGURATION_ERROR", status=500, message="context must be an object")
+        if self.api_type == "http" and "isAuthorized" in output:
+            if output.get("isAuthorized") is not True:
+                return AuthResult("ACCESS_DENIED", status=403, message="isAuthorized is false")
+            return AuthResult(None, {"lambda": context})
+        principal = output.get("principalId")
+        document = output.get("policyDocument")
+        if principal is None or not isinstance(document, dict):
+            return AuthResult("AUTHORIZER_CONFIGURATION_ERROR", status=500,
+                              message="Authorizer output needs principalId and policyDocument")
+        if any(isinstance(value, dict | list) for value in context.values()) and self.api_type == "rest":
+            return AuthResult("AUTHORIZER_CONFIGURATION_ERROR", status=500,
+                              message="context values must be strings, numbers or booleans")
+        effect = evaluate_policy(document, request.arn)
+        if effect != "Allow":
+            kind = "ACCESS_DENIED_EXPLICIT" if effect == "Deny" else "ACCESS_DENIED"
+            return AuthResult(kind, status=403, message=f"Policy {'explicitly denies' if effect else 'does not allow'}"
+                                                        f" {request.arn}", principal=str(principal))
+        if self.api_type == "http":
+            return AuthResult(None, {"principalId": str(principal), "lambda": context}, principal=str(principal))
+        # REST proxy events carry context values as strings, beside principalId.
+        flat = {key: _as_text(value) for key, value in context.items()}
+        return AuthResult(None, {"principalId": str(principal), **flat}, principal=str(principal))
+
+
+def evaluate_policy(document: dict[str, Any], arn: str) -> str | None:
+    """'Deny' if a Deny statement matches the ARN, else 'Allow' if an Allow does, else None (implicit deny)."""
+    statements = document.get("Statement") or []
+    if isinstance(statements, dict):
+        statements = [statements]
+    allowed = False
+    for statement in statements:
+        if not isinstance(statement, dict) or not _action_matches(statement.get("Action")):
+            continue
+        resources = statement.get("Resource") or []
+        if isinstance(resources, str):
+            resources = [resources]
+        if not any(_arn_matches(pattern, arn) for pattern in resources if isinstance(pattern, str)):
+            continue
+        effect = str(statement.get("Effect", "")).capitalize()
+        if effect == "Deny":
+            return "Deny"
+        if effect == "Allow":
+            allowed = True
+    return "Allow" if allowed else None
+
+
+def _action_matches(action: Any) -> bool:
+    actions = [action] if isinstance(action, str) else action or []
+    return any(a in ("*", "execute-api:*", "execute-api:Invoke") for a in actions if isinstance(a, str))
+
+
+def _arn_matches(pattern: str, arn: str) -> bool:
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, arn) is not None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(_as_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+class JWTAuthorizer(Authorizer):
+    """A Cognito user-pool authorizer (REST) or JWT authorizer (HTTP API): the bearer token's signature is checked
+    against the JWKS (jwks_url, or the issuer's /.well-known/jwks.json) or golive's development secret."""
+
+    def __init__(self, config: ServiceConfig, kind: str) -> None:
+        from golive.security.auth import JWTAuth
+
+        auth = config.auth
+        super().__init__(auth)
+        self.kind = kind
+        self.api_type = config.api_type
+        self.sources = _identity_sources(auth.get("identity_source"), self.api_type)[:1]
+        audience = auth.get("audience")
+        self.audience = [audience] if isinstance(audience, str) else list(audience or [])
+        if self.api_type == "rest":
+            self.audience = []  # a REST Cognito authorizer trusts the user pool, with no audience setting
+        jwks_url = auth.get("jwks_url")
+        issuer = auth.get("issuer")
+        if not jwks_url and issuer and self.kind == "cognito":
+            jwks_url = issuer.rstrip("/") + "/.well-known/jwks.json"
+        algorithms = ["HS256"] + (["RS256", "ES256"] if jwks_url else [])
+        # The audience is checked here (aud or client_id, as API Gateway does), not by PyJWT (aud only).
+        self.verifier = JWTAuth(issuer=issuer, secret=config.dev_secret, jwks_url=jwks_url, algorithms=algorithms)
+        self.remote_keys = bool(jwks_url)
+
+    async def authorize(self, request: AuthRequest) -> AuthResult:
+        from golive.errors import HTTPError
+
+        values = _identity_values(self.sources, request)
+        if not values:
+            return self._unauthorized("", "Identity source missing")
+        token = values[0]
+        if token[:7].lower() == "bearer ":
+            token = token[7:].strip()
+        try:
+            if self.remote_keys:
+                claims = await asyncio.to_thread(self.verifier.verify, token)
+            else:
+                claims = self.verifier.verify(token)
+        except HTTPError as exc:
+            if exc.status >= 500:
+                return AuthResult("AUTHORIZER_FAILURE", status=500, message=str(exc))
+            return self._unauthorized("invalid_token", str(exc))
+        if self.audience:
+            presented = claims.get("aud", claims.get("client_id"))
+            presented = presented if isinstance(presented, list) else [presented]
+            if not any(a in self.audience for a in presented):
+                return self._unauthorized("invalid_token", "the token audience is not accepted")
+        scopes = _scopes(claims)
+        if request.scopes and not set(request.scopes) <= set(scopes):
+            if self.api_type == "http":
+                return AuthResult("ACCESS_DENIED", status=403, message="insufficient scope", headers=[
+                    _www("insufficient_scope", "the token does not have the required scopes",
+                         " ".join(request.scopes))])
+            return AuthResult("UNAUTHORIZED", status=401, message="insufficient scope")
+        text_claims = {key: _as_text(value) for key, value in claims.items()}
+        principal = str(claims.get("sub", ""))
+        if self.api_type == "http":
+            return AuthResult(None, {"jwt": {"claims": text_claims, "scopes": scopes or None}}, principal=principal)
+        return AuthResult(None, {"claims": text_claims}, principal=principal)
+
+    def _unauthorized(self, error: str, description: str) -> AuthResult:
+        headers = [_www(error, description)] if self.api_type == "http" and error else []
+        return AuthResult("UNAUTHORIZED", status=401, message=description, headers=headers)
+
+
+def _www(error: str, description: str, scope: str = "") -> tuple[str, str]:
+    from golive.local.apigw.responses import www_authenticate
+
+    return www_authenticate(error, description, scope)
+
+
+def _scopes(claims: dict[str, Any]) -> list[str]:
+    raw = claims.get("scope", claims.get("scp", ""))
+    return raw.split() if isinstance(raw, str) else [str(s) for s in raw or []]
+
+
+def plan(config: ServiceConfig) -> str:
+    """Which authorizer the gateway runs, decided as `golive template` decides it: "none" (no [auth] or type none:
+    functions check tokens themselves), "lambda-token", "lambda-request", "cognito" (a Cognito issuer), "jwt"
+    (HTTP API JWT authorizer) or "jwt-function" (REST: golive's TOKEN authorizer function), or "iam"."""
+    auth = config.auth
+    if not auth:
+        return "none"
+    kind = auth.get("type", "jwt")
+    if kind in ("none", "iam", "lambda-token", "lambda-request"):
+        return kind
+    if kind == "lambda":
+        return "lambda-request"
+    if kind == "cognito" or (kind == "jwt" and _COGNITO_ISSUER.match(str(auth.get("issuer", "")))):
+        return "cognito"
+    if kind == "jwt":
+        return "jwt" if config.api_type == "http" else "jwt-function"
+    raise ConfigError(f"[auth] type must be jwt, cognito, lambda, lambda-token, lambda-request, iam or none, "
+                      f"not {kind!r}")
+
+
+def authorizer_functions(config: ServiceConfig) -> set[str]:
+    """Functions of golive.toml that are authorizers, not route handlers."""
+    if plan(config) in ("lambda-token", "lambda-request") and config.auth.get("function"):
+        return {config.auth["function"]}
+    return set()
+
+
+def add_jwt_function(config: ServiceConfig) -> str | None:
+    """For a REST API whose JWT issuer is not Cognito, add golive's TOKEN authorizer function to the config (as the
+    template adds it to the stack) and return its name; the Lambda service then runs it like any function."""
+    if plan(config) != "jwt-function":
+        return None
+    for name, function in config.functions.items():
+        if function.handler == JWT_AUTHORIZER_HANDLER:
+            return name  # added already
+    name = "authorizer" if "authorizer" not in config.functions else "golive-jwt-authorizer"
+    config.functions[name] = FunctionConfig(name=name, handler=JWT_AUTHORIZER_HANDLER, memory=256, timeout=5)
+    return name
+
+
+def build(config: ServiceConfig, invoke: Invoke, timeout: float) -> Authorizer | None:
+    """The gateway's authorizer, or None when the functions check tokens themselves."""
+    kind = plan(config)
+    if kind in ("none", "iam"):
+        return None  # IAM (SigV4) is not emulated locally: requests pass, as with no authorizer
+    if kind in ("lambda-token", "lambda-request"):
+        return LambdaAuthorizer(config, invoke, timeout, kind=kind)
+    if kind == "jwt-function":
+        function = add_jwt_function(config)
+        return LambdaAuthorizer(config, invoke, timeout, kind="lambda-token", function=function)
+    return JWTAuthorizer(config, kind)

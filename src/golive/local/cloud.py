@@ -1,0 +1,158 @@
+"""The local cloud: the Lambda service and the API Gateway in one asyncio process (what `golive dev` runs).
+
+Access-log records go to stdout as JSON lines (one per request); function logs (START/END/REPORT and the function's
+own output) go to stderr prefixed with the function name; a code or golive.toml change recycles the environments
+and re-reads the route table. `python -m golive.local.cloud SERVICE_DIR --port 0` runs it directly."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from golive.local.config import ConfigError, ServiceConfig, load_config
+
+
+class PortInUse(ConfigError):
+    """The address to listen on is taken by another process."""
+
+
+def _print_function_log(record: Any) -> None:
+    from golive.local.apigw.access_log import flush_soon
+
+    sys.stderr.write(f"[{record.function}] {record.line}\n")
+    flush_soon(sys.stderr)
+
+
+async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000, *,
+                ready: Callable[[str], None] | None = None, stop: asyncio.Event | None = None,
+                on_access_log: Callable[[dict[str, Any]], None] | None = None,
+                on_function_log: Callable[[Any], None] | None = _print_function_log,
+                print_access_log: bool = True, watch: bool = True, runtime_client: str = "golive",
+                idle_timeout: float = 300.0) -> None:
+    """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening."""
+    from golive.local import gateway as gw
+    from golive.local.apigw import authorizers
+    from golive.local.apigw import routes as route_table
+    from golive.local.apigw.apikeys import dev_key
+    from golive.local.lambda_service import LambdaService
+
+    loop = asyncio.get_running_loop()
+    table = await loop.run_in_executor(None, route_table.load, config)
+    authorizers.add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
+    lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
+    gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
+    await lambdas.start()
+    watcher = None
+    try:
+        try:
+            server = await gw.listen(gateway, host, port)
+        except OSError as exc:
+            if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
+                raise PortInUse(f"port {port} on {host} is in use; stop the other process or pass --port N") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        url = f"http://{host}:{gw.bound_port(server)}"
+        if watch:
+            from golive.local.reload import CodeWatcher
+
+            watcher = CodeWatcher(config.root, lambda changed: loop.create_task(_reload(gateway, lambdas, config)))
+            watcher.start()
+        if gateway.usage_plan is not None and "api_keys" not in config.api:
+            print(f"golive dev: routes need x-api-key: {dev_key(config.service)}", file=sys.stderr, flush=True)
+        if ready is not None:
+            ready(url)
+        try:
+            await (stop.wait() if stop is not None else asyncio.Event().wait())
+        finally:
+            server.close()
+            await server.wait_closed()
+    finally:
+        if watcher is not None:
+            await watcher.stop()
+        await lambdas.stop()
+
+
+async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
+    """After a change: re-read golive.toml and the route table, then recycle environments; a broken change is
+    reported in one line and the last good state keeps serving."""
+    from golive.local.apigw import authorizers
+    from golive.local.apigw import routes as route_table
+
+    loop = asyncio.get_running_loop()
+    try:
+        fresh = await loop.run_in_executor(None, load_config, config.root)
+        authorizers.add_jwt_function(fresh)
+        table = await loop.run_in_executor(None, route_table.load, fresh)
+        type(gateway)(fresh, lambdas, table, access_log=gateway.access_log)  # validates before anything changes
+        gateway.routes = table
+        gateway.configure(fresh)
+    except ConfigError as exc:
+        print(f"golive dev: reload failed, still serving the previous version: {exc}", file=sys.stderr, flush=True)
+        return
+    lambdas.reload(fresh)
+    print(f"golive dev: reloaded ({len(table.routes)} routes)", file=sys.stderr, flush=True)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if os.environ.get("GOLIVE_LOOP", "uvloop") != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
+        ready: Callable[[str], None] | None = None, **options: Any) -> int:
+    """Serve in this thread until SIGINT/SIGTERM (in the main thread) or KeyboardInterrupt; returns 0."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        if threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        await serve(config, host, port, ready=ready, stop=stop, **options)
+
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        try:
+            runner.run(main())
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def banner(config: ServiceConfig, url: str) -> str:
+    api = "REST API (payload v1)" if config.api_type == "rest" else "HTTP API (payload v2)"
+    functions = len(config.functions)
+    return (f"golive dev: {config.service} {config.version}, {api}, stage {config.stage}, "
+            f"{functions} function{'s' if functions != 1 else ''}, listening on {url}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m golive.local.cloud", description=__doc__.splitlines()[0])
+    parser.add_argument("service_dir", nargs="?", default=".")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument("--no-watch", action="store_true", help="do not reload on code changes")
+    parser.add_argument("--runtime-client", default="golive", choices=("golive", "awslambdaric"))
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(Path(args.service_dir))
+        return run(config, args.host, args.port, ready=lambda url: print(banner(config, url), file=sys.stderr,
+                                                                           flush=True),
+                   watch=not args.no_watch, runtime_client=args.runtime_client)
+    except ConfigError as exc:
+        print(f"golive dev: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,561 @@
+"""The local API Gateway: an HTTP/1.1 server (httptools, keep-alive, pipelining) whose request pipeline behaves and
+fails like API Gateway in front of the local Lambda service.
+
+Pipeline: 413 on bodies over 10 MB → CORS preflight → route (403 Missing Authentication Token on REST, 404 on HTTP
+APIs) → throttling (429) → API key and usage plan (403, 429) → authorizer (401, 403, 500) → request validation on
+REST (400) → Lambda proxy integration within the route's integration timeout (504 on REST, 503 on HTTP APIs) → the
+proxy response, validated (502 on REST, 500 on HTTP APIs when malformed or when the function failed; 500 on both
+when Lambda throttled). REST gateway responses are rendered from the templates `golive template` deploys unless
+[api] gateway_responses = "aws". Every request leaves one access-log record with API Gateway's $context names."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from golive.local.apigw import authorizers
+from golive.local.apigw.access_log import AccessLog, request_time
+from golive.local.apigw.apikeys import UsagePlan
+from golive.local.apigw.cors import GatewayCORS
+from golive.local.apigw.proxy import (
+    MAX_REQUEST_EVENT_BYTES,
+    MAX_RESPONSE_BYTES,
+    MalformedResponse,
+    build_event,
+    v1_response,
+    v2_response,
+)
+from golive.local.apigw.responses import GatewayResponse, gateway_response, template_responses
+from golive.local.apigw.routes import RouteSpec, RouteTable
+from golive.local.apigw.throttling import Throttler
+from golive.local.apigw.validation import RequestValidator
+from golive.local.config import ConfigError, ServiceConfig
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota (REST and HTTP APIs)
+REST_INTEGRATION_TIMEOUT = 29.0  # seconds, API Gateway quotas
+HTTP_INTEGRATION_TIMEOUT = 30.0
+_PIPELINE_LIMIT = 16  # pipelined requests queued per connection before reading pauses
+
+Reply = tuple[int, list[tuple[str, str]], bytes]
+
+
+def _phrases() -> dict[int, bytes]:
+    from http import HTTPStatus
+
+    table = {status.value: status.phrase.encode() for status in HTTPStatus}
+    table[413] = b"Request Entity Too Large"
+    return table
+
+
+_PHRASES = _phrases()
+
+
+class GatewayRequest:
+    """One HTTP request as the server read it."""
+
+    __slots__ = ("body", "client_ip", "headers", "http_version", "keep_alive", "method", "server_port", "target",
+                 "too_large")
+
+    def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, *,
+                 client_ip: str = "127.0.0.1", server_port: int = 0, http_version: str = "1.1",
+                 keep_alive: bool = True, too_large: bool = False) -> None:
+        self.method, self.target, self.headers, self.body = method, target, headers, body
+        self.client_ip, self.server_port, self.http_version = client_ip, server_port, http_version
+        self.keep_alive, self.too_large = keep_alive, too_large
+
+
+class _Exchange:
+    """Per-request state: ids, parsed request parts and the access-log values gathered along the pipeline."""
+
+    __slots__ = ("headers", "lambda_trace", "log", "path", "query", "raw_query", "request", "route", "trace_root")
+
+    def __init__(self, request: GatewayRequest) -> None:
+        self.request = request
+        target = request.target
+        if not target.startswith("/"):  # absolute-form request target
+            target = "/" + target.split("://", 1)[-1].partition("/")[2]
+        self.path, _, self.raw_query = target.partition("?")
+        self.query = parse_qsl(self.raw_query, keep_blank_values=True) if self.raw_query else []
+        headers: dict[str, str] = {}
+        for name, value in request.headers:
+            lower = name.lower()
+            headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+        self.headers = headers
+        self.route: RouteSpec | None = None
+        root = _trace_root(headers.get("x-amzn-trace-id"))
+        self.trace_root = root
+        self.lambda_trace = f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
+        self.log: dict[str, Any] = {}
+
+
+def _trace_root(header: str | None) -> str:
+    if header:
+        for part in header.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == "Root" and value:
+                return value
+    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+
+
+def _uuid() -> str:
+    raw = os.urandom(16).hex()
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{raw[16:20]}-{raw[20:]}"
+
+
+def _short_id() -> str:
+    """An id shaped like API Gateway's extended request ids and HTTP API request ids (e.g. MKbB-HYDIAMEq0w=)."""
+    return base64.urlsafe_b64encode(os.urandom(11)).decode().replace("_", "-")
+
+
+def api_id_for(config: ServiceConfig) -> str:
+    """A stable 10-character API id for the service (what execute-api hostnames and ARNs carry)."""
+    return str(config.api.get("api_id") or hashlib.sha1(config.service.encode()).hexdigest()[:10])
+
+
+class Gateway:
+    """API Gateway in front of a Lambda service (anything with `async invoke(function, payload, trace_id=)`)."""
+
+    def __init__(self, config: ServiceConfig, lambdas: Any, routes: RouteTable, *,
+                 access_log: AccessLog | None = None) -> None:
+        self.lambdas = lambdas
+        self.access_log = access_log or AccessLog()
+        self.routes = routes
+        self.configure(config)
+
+    def configure(self, config: ServiceConfig) -> None:
+        """(Re)read golive.toml's [api] and [auth]: raises ConfigError with one line saying what to fix."""
+        api = config.api
+        self.config = config
+        self.api_type = config.api_type
+        self.rest = self.api_type == "rest"
+        self.stage = config.stage
+        self.arn_stage = config.stage
+        self.api_id = api_id_for(config)
+        variables = api.get("stage_variables") or {}
+        if not isinstance(variables, dict):
+            raise ConfigError("[api] stage_variables must be a table of names to strings")
+        self.stage_variables = {str(k): str(v) for k, v in variables.items()}
+        limit = REST_INTEGRATION_TIMEOUT if self.rest else HTTP_INTEGRATION_TIMEOUT
+        timeout = api.get("integration_timeout")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                    or not 0.05 <= timeout <= limit):
+            raise ConfigError(f"[api] integration_timeout must be between 0.05 and {limit:g} seconds "
+                              f"(API Gateway's maximum for {'REST' if self.rest else 'HTTP'} APIs)")
+        # Each route's integration timeout (timeoutInMillis): as golive template sets it, one second past the
+        # function's own timeout (so a slow function reports its own timeout), capped at API Gateway's maximum;
+        # [api] integration_timeout and [api.integration_timeouts] "METHOD /path" lower it.
+        self.route_timeouts: dict[str, float] = {}
+        for route in self.routes.routes:
+            function = config.functions.get(route.function)
+            own = min(limit, math.ceil(function.timeout) + 1.0) if function is not None else limit
+            self.route_timeouts[route.key] = float(timeout) if timeout is not None else own
+        self.integration_timeout = float(timeout) if timeout is not None else limit
+        for key, value in (api.get("integration_timeouts") or {}).items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.05 <= value <= limit:
+                raise ConfigError(f"[api.integration_timeouts] {key!r} must be between 0.05 and {limit:g} seconds")
+            self.route_timeouts[" ".join(key.split())] = float(value)
+        binary = api.get("binary_media_types") or []
+        if not isinstance(binary, list) or not all(isinstance(t, str) and "/" in t for t in binary):
+            raise ConfigError("[api] binary_media_types must be a list of media types like [\"image/png\", \"*/*\"]")
+        self.binary_types = list(binary)
+        self.throttler = Throttler(api)
+        self.throttler.prepare([(route.key, route.throttle) for route in self.routes.routes])
+        if not self.rest and (api.get("usage_plan") or api.get("api_keys")):
+            raise ConfigError("[api] usage_plan and api_keys need a REST API (type = \"rest\"): HTTP APIs have no "
+                              "API keys or usage plans")
+        self.usage_plan = UsagePlan(api, config.service) if self.rest and api.get("usage_plan") else None
+        self.templates = template_responses(config)
+        self.validator = RequestValidator(api) if self.rest else None
+        if self.validator is not None and not (self.validator.params or self.validator.body):
+            self.validator = None
+        cors = api.get("cors")
+        self.cors = GatewayCORS(cors, self.api_type) if cors else None
+        self.authorizer = authorizers.build(config, self._invoke_authorizer, self.integration_timeout)
+
+    async def _invoke_authorizer(self, function: str, payload: bytes) -> Any:
+        return await self.lambdas.invoke(function, payload)
+
+    # -- the pipeline ------------------------------------------------------------------------------------------
+    async def handle(self, request: GatewayRequest) -> Reply:
+        """One request through API Gateway's pipeline; always answers, and always writes one access-log record."""
+        started = time.perf_counter()
+        epoch = time.time()
+        exchange = _Exchange(request)
+        request_id = _uuid() if self.rest else _short_id()
+        extended_id = _short_id()
+        log = exchange.log
+        log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,
+                   sourceIp=request.client_ip, requestTime=request_time(epoch), requestTimeEpoch=int(epoch * 1000),
+                   httpMethod=request.method, path=exchange.path, stage=self.stage,
+                   protocol=f"HTTP/{request.http_version}", userAgent=exchange.headers.get("user-agent") or "-",
+                   xrayTraceId=exchange.trace_root)
+        try:
+            if request.too_large:
+                status, headers, body = self._fail(exchange, gateway_response("REQUEST_TOO_LARGE", self.api_type))
+            else:
+                status, headers, body = await self._pipeline(exchange, request_id, extended_id)
+        except Exception as exc:  # a gateway bug must still answer like API Gateway, and say what broke
+            traceback.print_exc(file=sys.stderr)
+            log["errorMessage"] = f"golive gateway error: {type(exc).__name__}: {exc}"
+            status, headers, body = self._fail(exchange, gateway_response("API_CONFIGURATION_ERROR", self.api_type))
+        if self.rest:
+            headers.append(("x-amzn-RequestId", request_id))
+            headers.append(("x-amz-apigw-id", extended_id))
+            headers.append(("X-Amzn-Trace-Id", f"Root={exchange.trace_root}"))
+        else:
+            headers.append(("Apigw-Requestid", request_id))
+        log["status"] = status
+        log["responseLength"] = len(body)
+        log["responseLatency"] = round((time.perf_counter() - started) * 1000)
+        self.access_log.emit(log)
+        if request.method == "HEAD":
+            headers.append(("Content-Length", str(len(body))))
+            body = b""
+        return status, headers, body
+
+    def _fail(self, exchange: _Exchange, response: GatewayResponse,
+              extra: list[tuple[str, str]] | None = None) -> Reply:
+        log = exchange.log
+        log["errorResponseType"] = response.response_type
+        log.setdefault("errorMessage", response.message)
+        if self.templates is not None:
+            response = self.templates.render(response, log["requestId"], log.get("validationErrorString") or "")
+        headers = list(response.headers) + list(extra or [])
+        if self.cors is not None:
+            self.cors.decorate(headers, exchange.headers.get("origin"))
+        return response.status, headers, response.body
+
+    async def _pipeline(self, exchange: _Exchange, request_id: str, extended_id: str) -> Reply:
+        request, log, headers = exchange.request, exchange.log, exchange.headers
+        method, path = request.method, exchange.path
+        if self.cors is not None and method == "OPTIONS" and "origin" in headers \
+                and "access-control-request-method" in headers and (not self.rest or self.routes.has_path(path)):
+            status, cors_headers = self.cors.preflight(headers["origin"], self.routes.methods_for(path) or
+                                                       ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+            log["routeKey"] = "OPTIONS " + path
+            return status, cors_headers + ([("Content-Type", "application/json")] if self.rest else []), b""
+        found = self.routes.match(method, path)
+        if found is None:
+            return self._fail(exchange, gateway_response("MISSING_AUTHENTICATION_TOKEN", self.api_type))
+        route, params = found
+        exchange.route = route
+        log["routeKey"] = route.key
+        log["functionName"] = route.function
+        if self.rest:
+            log["resourcePath"] = route.path
+        if not self.throttler.allow(route.key, route.throttle):
+            return self._fail(exchange, gateway_response("THROTTLED", self.api_type))
+        api_key = headers.get("x-api-key")
+        if self.usage_plan is not None and not route.public:  # golive template: every non-public route needs a key
+            verdict = self.usage_plan.check(api_key)
+            if verdict is not None:
+                return self._fail(exchange, gateway_response(verdict, self.api_type))
+            log["apiKeyId"] = hashlib.sha1((api_key or "").encode()).hexdigest()[:10]
+        request_headers = self._integration_headers(request, exchange)
+        event = build_event(self.api_type, method, path, exchange.raw_query, exchange.query, request_headers,
+                            request.body, route_path=route.path, route_key=route.key, params=params,
+                            stage=self.stage, stage_variables=self.stage_variables, request_id=request_id,
+                            extended_id=extended_id, source_ip=request.client_ip, binary_types=self.binary_types,
+                            api_id=self.api_id)
+        if self.rest and api_key and log.get("apiKeyId"):
+            event["requestContext"]["identity"]["apiKey"] = api_key
+            event["requestContext"]["identity"]["apiKeyId"] = log["apiKeyId"]
+        if self.authorizer is not None and self.authorizer.guards(route.key, route.public):
+            failure = await self._authorize(exchange, route, event)
+            if failure is not None:
+                return failure
+        if self.validator is not None:
+            verdict = self.validator.check(route, headers, dict(exchange.query), request.body)
+            if verdict is not None:
+                if verdict.detail:
+                    log["validationErrorString"] = verdict.detail
+                return self._fail(exchange, gateway_response(verdict.kind, self.api_type, missing=verdict.missing))
+        return await self._integrate(exchange, route, event)
+
+    def _integration_headers(self, request: GatewayRequest, exchange: _Exchange) -> list[tuple[str, str]]:
+        """The client's headers plus what API Gateway adds in front of every integration request."""
+        forwarded = exchange.headers.get("x-forwarded-for")
+        pairs = [(k, v) for k, v in request.headers
+                 if k.lower() not in ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id",
+                                      "connection", "keep-alive", "transfer-encoding", "expect", "content-length")]
+        names = ("X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id")
+        if not self.rest:
+            names = tuple(name.lower() for name in names)
+        client = request.client_ip
+        pairs.append((names[0], f"{forwarded}, {client}" if forwarded else client))
+        pairs.append((names[1], str(request.server_port)))
+        pairs.append((names[2], "http"))
+        pairs.append((names[3], f"Root={exchange.trace_root}"))
+        return pairs
+
+    async def _authorize(self, exchange: _Exchange, route: RouteSpec, event: dict[str, Any]) -> Reply | None:
+        assert self.authorizer is not None
+        stage = self.stage if self.rest else "$default"
+        arn = authorizers.method_arn(self.api_id, stage, exchange.request.method, exchange.path)
+        request = authorizers.AuthRequest(exchange.headers, dict(exchange.query), event, route.key, arn,
+                                          route.scopes, self.stage_variables)
+        started = time.perf_counter()
+        result = await self.authorizer.authorize(request)
+        latency = round((time.perf_counter() - started) * 1000)
+        log = exchange.log
+        log["authorizerLatency"] = latency
+        log["authorizerStatus"] = result.status
+        if result.principal:
+            log["principalId"] = result.principal
+        if result.error is not None:
+            log["authorizerError"] = result.message or result.error
+            return self._fail(exchange, gateway_response(result.error, self.api_type), result.headers)
+        context = dict(result.context or {})
+        if self.rest and self.authorizer.kind in authorizers.LAMBDA_TYPES:
+            context["integrationLatency"] = latency
+        event["requestContext"]["authorizer"] = context
+        return None
+
+    async def _integrate(self, exchange: _Exchange, route: RouteSpec, event: dict[str, Any]) -> Reply:
+        log = exchange.log
+        payload = json.dumps(event, separators=(",", ":")).encode()
+        if len(payload) > MAX_REQUEST_EVENT_BYTES:
+            log["integrationStatus"] = 413
+            log["integrationErrorMessage"] = (f"Lambda request payload size exceeded the maximum allowed payload "
+                                              f"size ({MAX_REQUEST_EVENT_BYTES} bytes)")
+            return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
+        started = time.perf_counter()
+        task = asyncio.ensure_future(self.lambdas.invoke(route.function, payload, trace_id=exchange.lambda_trace))
+        if not await _within(task, self.route_timeouts.get(route.key, self.integration_timeout)):
+            # API Gateway stops waiting; the function runs on until its own timeout, as in AWS.
+            log["integrationLatency"] = round((time.perf_counter() - started) * 1000)
+            task.add_done_callback(_discard_result)
+            log["integrationErrorMessage"] = "Execution failed due to a timeout error"
+            return self._fail(exchange, gateway_response("INTEGRATION_TIMEOUT", self.api_type))
+        log["integrationLatency"] = round((time.perf_counter() - started) * 1000)
+        try:
+            invocation = task.result()
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            log["integrationErrorMessage"] = f"Lambda invocation failed: {type(exc).__name__}: {exc}"
+            return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
+        log["integrationRequestId"] = invocation.request_id
+        outcome = invocation.outcome
+        if outcome == "throttled":
+            log["integrationStatus"] = 429
+            log["integrationErrorMessage"] = invocation.error_message or "Rate Exceeded."
+            return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
+        log["integrationStatus"] = 200
+        if outcome != "ok":
+            log["integrationErrorMessage"] = ("Lambda execution failed with status 200 due to customer function "
+                                              f"error: {invocation.error_message or invocation.error_type}")
+            return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
+        raw = invocation.payload or b""
+        if len(raw) > MAX_RESPONSE_BYTES:
+            log["integrationErrorMessage"] = (f"Response payload size exceeded maximum allowed payload size "
+                                              f"({MAX_RESPONSE_BYTES} bytes).")
+            return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
+        try:
+            result = json.loads(raw) if raw else None
+            if self.rest:
+                status, headers, body = v1_response(result, exchange.headers.get("accept"), self.binary_types)
+            else:
+                status, headers, body = v2_response(result)
+        except (ValueError, MalformedResponse) as exc:
+            log["integrationErrorMessage"] = f"Execution failed due to configuration error: Malformed Lambda " \
+                                             f"proxy response ({exc})"
+            return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
+        if self.cors is not None and not self.rest:
+            self.cors.decorate(headers, exchange.headers.get("origin"))
+        return status, headers, body
+
+
+async def _within(task: asyncio.Future[Any], timeout: float) -> bool:
+    """Wait for the task up to `timeout` seconds without cancelling it; True when it finished (a timer and a
+    future: cheaper than asyncio.wait on this hot path)."""
+    if task.done():
+        return True
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: Any = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    task.add_done_callback(wake)
+    timer = loop.call_later(timeout, wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    return task.done()
+
+
+def _discard_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not warn about it
+
+
+# -- the HTTP server ---------------------------------------------------------------------------------------------
+class _Date:
+    """The Date header, formatted once per second."""
+
+    second = -1
+    value = b""
+
+    @classmethod
+    def now(cls) -> bytes:
+        second = int(time.time())
+        if second != cls.second:
+            cls.second = second
+            cls.value = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(second)).encode()
+        return cls.value
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: parses requests with httptools, answers them in order (keep-alive, pipelining)."""
+
+    def __init__(self, gateway: Gateway, server_port: int) -> None:
+        import httptools
+
+        self.gateway = gateway
+        self.server_port = server_port
+        self.parser = httptools.HttpRequestParser(self)
+        self._parse_error = (httptools.HttpParserError, httptools.HttpParserUpgrade)
+        self.transport: asyncio.Transport | None = None
+        self.client_ip = "127.0.0.1"
+        self.queue: deque[GatewayRequest] = deque()
+        self.busy = False
+        self.paused = False
+        self.closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+        self.too_large = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.client_ip = peer[0]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except self._parse_error:
+            self._write_raw(400, [("Content-Type", "application/json")], b'{"message":"Bad Request"}', False)
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._reset()
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == "content-length" and value.strip().isdigit() and int(value) > MAX_REQUEST_BYTES:
+                self.too_large = True
+            elif lower == "expect" and value.lower() == "100-continue" and self.transport is not None:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        if self.too_large:
+            return  # read and dropped: the client gets its 413 once it has sent everything
+        self.size += len(body)
+        if self.size > MAX_REQUEST_BYTES:
+            self.too_large = True
+            self.body = []
+        else:
+            self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        request = GatewayRequest(parser.get_method().decode(), self.url.decode("latin-1"), self.headers,
+                                 b"".join(self.body), client_ip=self.client_ip, server_port=self.server_port,
+                                 http_version=parser.get_http_version(), keep_alive=parser.should_keep_alive(),
+                                 too_large=self.too_large)
+        self.queue.append(request)
+        if len(self.queue) > _PIPELINE_LIMIT and self.transport is not None and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+        if not self.busy:
+            self._next()
+
+    def _next(self) -> None:
+        self.busy = True
+        request = self.queue.popleft()
+        if self.paused and len(self.queue) < _PIPELINE_LIMIT // 2 and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        asyncio.get_running_loop().create_task(self._serve(request))
+
+    async def _serve(self, request: GatewayRequest) -> None:
+        try:
+            status, headers, body = await self.gateway.handle(request)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            status, headers, body = 500, [("Content-Type", "application/json")], b'{"message":"Internal server error"}'
+        self._write_raw(status, headers, body, request.keep_alive, head=request.method == "HEAD")
+        if self.queue and not self.closed:
+            self._next()
+        else:
+            self.busy = False
+
+    def _write_raw(self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool,
+                   head: bool = False) -> None:
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, _PHRASES.get(status, b"Unknown"))]
+        for name, value in headers:
+            try:
+                lines.append(f"{name}: {value}\r\n".encode("latin-1"))
+            except UnicodeEncodeError:
+                lines.append(f"{name}: {value}\r\n".encode())
+        if not head:
+            lines.append(b"Content-Length: %d\r\n" % len(body))
+        lines.append(b"Date: " + _Date.now() + (b"\r\nConnection: keep-alive\r\n\r\n" if keep_alive
+                                                 else b"\r\nConnection: close\r\n\r\n"))
+        lines.append(body)
+        transport.write(b"".join(lines))
+        if not keep_alive:
+            transport.close()
+            self.closed = True
+
+
+async def listen(gateway: Gateway, host: str, port: int) -> asyncio.AbstractServer:
+    """Start serving on host:port (0 picks a free port); the caller closes the returned server."""
+    loop = asyncio.get_running_loop()
+    holder: dict[str, int] = {}
+    server = await loop.create_server(lambda: _Connection(gateway, holder["port"]), host, port, backlog=1024,
+                                      reuse_address=True)
+    holder["port"] = server.sockets[0].getsockname()[1]
+    return server
+
+
+def bound_port(server: asyncio.AbstractServer) -> int:
+    return server.sockets[0].getsockname()[1]
+
+
+def access_log_to(callback: Callable[[dict[str, Any]], None] | None, printed: bool = True) -> AccessLog:
+    """An AccessLog printing JSON lines to stdout (when `printed`) and passing each record to `callback`."""
+    return AccessLog(enabled=printed, callback=callback)

@@ -33,7 +33,7 @@ class DevServer:
     """`golive dev SERVICE --port 0` in a subprocess; collects its output and knows its URL."""
 
     def __init__(self, service_dir: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([GOLIVE, "dev", str(service_dir), "--port", "0", *args],
+        self.proc = subprocess.Popen([GOLIVE, "dev", str(service_dir), "--port", "0", "--in-process", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
         self.stdout: list[str] = []
         self.stderr: list[str] = []

@@ -23,6 +23,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="folder holding golive.toml (default: the current folder)")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run handlers inside this process (fastest start; no worker processes, no gateway "
+                             "emulation: no throttling, authorizers, timeouts or memory limits)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,15 +35,19 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CLIError(f"--port {args.port} is not a TCP port; pass a number between 1 and 65535")
     config = load_config(args.service_dir)
+    if not args.in_process:
+        return _run_cloud(config, args)
     runtime = devserver.ServiceRuntime.load(config)
+    routes = [route for _, route in runtime.routes]
 
     def stop(signum: int, frame: Any) -> None:
         raise _Stop()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        devserver.serve(config, args.host, args.port, ready=lambda url: _banner(config, runtime, url, args.service_dir),
-                        runtime=runtime)
+        devserver.serve(config, args.host, args.port, runtime=runtime,
+                        ready=lambda url: _banner(config, routes, len(runtime.targets), url, args.service_dir,
+                                                  "in-process"))
     except devserver.PortInUse:
         raise CLIError(f"port {args.port} is in use; stop the other process or pass --port N") from None
     except (_Stop, KeyboardInterrupt):
@@ -51,14 +58,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(config: ServiceConfig, runtime: Any, url: str, service_dir: str) -> None:
+def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
+    """The default: the local cloud (API Gateway emulation in front of Lambda worker processes)."""
+    from golive.local import cloud
+
+    table: list[Any] = []
+    code = cloud.run(config, args.host, args.port, on_routes=table.extend,
+                     ready=lambda url: _banner(config, table, len(config.functions), url, args.service_dir,
+                                               "local cloud: API Gateway + Lambda workers"))
+    print("golive dev: stopped", file=sys.stderr, flush=True)
+    return code
+
+
+def _banner(config: ServiceConfig, routes: list[Any], functions: int, url: str, service_dir: str, mode: str) -> None:
     """What a person needs to start: the URL, a curl to paste and a token for the protected routes."""
-    routes = [route for _, route in runtime.routes]
-    functions = len(runtime.targets)
-    api = "REST API (payload v1)" if runtime.kind == "v1" else "HTTP API (payload v2)"
+    api = "REST API (payload v1)" if config.api_type == "rest" else "HTTP API (payload v2)"
     lines = [
         f"golive dev: {config.service} {config.version} — {api}, stage {config.stage}, "
-        f"{functions} function{'s' if functions != 1 else ''}, {len(routes)} route{'s' if len(routes) != 1 else ''}",
+        f"{functions} function{'s' if functions != 1 else ''}, {len(routes)} route{'s' if len(routes) != 1 else ''}"
+        f" ({mode})",
         url,
         "",
         "Try it:",
@@ -86,5 +104,5 @@ def _example_url(base: str, routes: list[Any], public: bool) -> str:
         candidates = [r for r in routes if r.method == "GET"]
     if not candidates:
         return base + "/"
-    best = min(candidates, key=lambda r: (bool(r.param_names), r.path != "/health", len(r.path)))
+    best = min(candidates, key=lambda r: ("{" in r.path, r.path != "/health", len(r.path)))
     return base + re.sub(r"\{[^}]+\}", "example", best.path)

@@ -32,6 +32,7 @@ def _print_function_log(record: Any) -> None:
 
 async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000, *,
                 ready: Callable[[str], None] | None = None, stop: asyncio.Event | None = None,
+                on_routes: Callable[[list[Any]], None] | None = None,
                 on_access_log: Callable[[dict[str, Any]], None] | None = None,
                 on_function_log: Callable[[Any], None] | None = _print_function_log,
                 print_access_log: bool = True, watch: bool = True, runtime_client: str = "golive",
@@ -45,6 +46,8 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
 
     loop = asyncio.get_running_loop()
     table = await loop.run_in_executor(None, route_table.load, config)
+    if on_routes is not None:
+        on_routes(table.routes)
     authorizers.add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
     lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
@@ -55,7 +58,7 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
             server = await gw.listen(gateway, host, port)
         except OSError as exc:
             if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-                raise PortInUse(f"port {port} on {host} is in use; stop the other process or pass --port N") from None
+                raise PortInUse(f"port {port} is in use; stop the other process or pass --port N") from None
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         url = f"http://{host}:{gw.bound_port(server)}"
         if watch:

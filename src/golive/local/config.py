@@ -198,3 +198,14 @@ def load_apps(config: ServiceConfig) -> dict[str, Any]:
         if app is not None:
             apps[name] = app
     return apps
+
+
+def failure_location(exc: BaseException, config: ServiceConfig) -> str:
+    """' (file:line)' of the service's own line that raised exc while importing, or '' when unknown."""
+    import traceback
+
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" ({exc.filename}:{exc.lineno})"
+    root = str(config.root)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
+    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""

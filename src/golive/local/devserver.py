@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from golive.errors import PHRASES, MethodNotAllowed, NotFound
-from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, load_app, load_handler
+from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, failure_location, load_app, load_handler
 from golive.routing import Route, Router
 from golive.synth import LambdaContext, build_event
 
@@ -238,7 +238,7 @@ def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[s
         except Exception as exc:
             if os.environ.get("GOLIVE_DEBUG"):
                 raise
-            where = _failure_location(exc, config)
+            where = failure_location(exc, config)
             raise ConfigError(f"[functions.{name}] handler {function.handler} failed to load: "
                               f"{type(exc).__name__}: {exc}{where}; fix it and run again "
                               f"(GOLIVE_DEBUG=1 shows the traceback)") from None
@@ -247,14 +247,6 @@ def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[s
                               f"point it at a function handler(event, context)")
         targets[name] = FunctionTarget(config, function, handler, app, lock)
     return targets
-
-
-def _failure_location(exc: BaseException, config: ServiceConfig) -> str:
-    if isinstance(exc, SyntaxError) and exc.filename:
-        return f" ({exc.filename}:{exc.lineno})"
-    root = str(config.root)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def route_table(config: ServiceConfig, apps: dict[str, Any]) -> list[tuple[str, Route]]:

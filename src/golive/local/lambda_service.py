@@ -726,13 +726,15 @@ class LambdaService:
 
     def environment_for(self, function: FunctionConfig, api_address: str, log_stream: str,
                         initialization_type: str) -> dict[str, str]:
-        """The process environment of a worker: ours, the service's local environment, then Lambda's variables."""
+        """The process environment of a worker: golive.toml's environment under ours (a variable set in the shell
+        that runs golive dev wins, as in --in-process mode), then Lambda's own variables on top."""
         base = self._base_env.get(function.name)
         if base is None:
             name = self.function_name(function)
             base = {key: value for key, value in os.environ.items()
                     if not key.startswith(("AWS_LAMBDA_", "_X_AMZN", "_HANDLER", "LAMBDA_"))}
-            base.update(self.config.local_environment(function))
+            for key, value in self.config.local_environment(function).items():
+                base.setdefault(key, value)
             base.update(self.extra_environment)
             base.update({
                 "AWS_LAMBDA_FUNCTION_NAME": name,

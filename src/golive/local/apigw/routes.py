@@ -174,7 +174,7 @@ def _decode(value: str) -> str:
 def extract(config: ServiceConfig) -> list[RouteSpec]:
     """Every route of the service: a function's `routes` keys from golive.toml, else its golive.App's routes."""
     from golive.local.apigw.authorizers import authorizer_functions
-    from golive.local.config import load_app
+    from golive.local.config import failure_location, load_app
 
     specs: list[RouteSpec] = []
     apps: dict[str, Any] = {}
@@ -188,7 +188,8 @@ def extract(config: ServiceConfig) -> list[RouteSpec]:
         except Exception as exc:
             if not function.routes:
                 raise ConfigError(f"[functions.{name}] handler {function.handler} failed to import "
-                                  f"({type(exc).__name__}: {exc}); fix it, or declare its routes in golive.toml "
+                                  f"({type(exc).__name__}: {exc}){failure_location(exc, config)}; fix it, "
+                                  f"or declare its routes in golive.toml "
                                   f"(routes = [\"ANY /{{proxy+}}\"])") from None
             apps[name] = None  # declared routes are enough to serve it; its worker reports the import error
     claimed: set[str] = set()

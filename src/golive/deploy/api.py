@@ -1,0 +1,354 @@
+"""The API in front of the functions: a REST API (default) or an HTTP API, with access logs, per-method metrics and
+throttling, tracing, request validation from the route schemas, authorizers, API keys and CORS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from golive.deploy.auth import AuthPlan
+from golive.deploy.builder import Builder
+from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub, tag_list
+from golive.deploy.functions import add_log_group, integration_timeout_ms
+from golive.deploy.schemas import to_draft4
+from golive.deploy.service import DeployRoute, function_id
+from golive.deploy.settings import api_settings, number
+from golive.local.config import ConfigError
+
+REST_API = "Api"
+HTTP_API = "HttpApi"
+ACCESS_LOGS = "ApiAccessLogGroup"
+API_NAME = "${AWS::StackName}-api"  # the ApiName dimension alarms and the dashboard filter on
+
+# API Gateway's access-log variables, as JSON. Every value is quoted: absent ones render as "-".
+REST_ACCESS_LOG = {
+    "requestId": "$context.requestId", "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime", "requestTimeEpoch": "$context.requestTimeEpoch",
+    "httpMethod": "$context.httpMethod", "resourcePath": "$context.resourcePath", "path": "$context.path",
+    "protocol": "$context.protocol", "status": "$context.status", "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency", "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "integrationErrorMessage": "$context.integrationErrorMessage",
+    "errorMessage": "$context.error.message", "errorResponseType": "$context.error.responseType",
+    "authorizerError": "$context.authorizer.error", "authorizerLatency": "$context.authorizer.integrationLatency",
+    "authorizerStatus": "$context.authorizer.status", "principalId": "$context.authorizer.principalId",
+    "sourceIp": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
+    "apiKeyId": "$context.identity.apiKeyId", "wafResponseCode": "$context.wafResponseCode",
+    "webAclArn": "$context.webaclArn", "xrayTraceId": "$context.xrayTraceId", "domainName": "$context.domainName",
+    "stage": "$context.stage",
+}
+HTTP_ACCESS_LOG = {
+    "requestId": "$context.requestId", "requestTime": "$context.requestTime",
+    "requestTimeEpoch": "$context.requestTimeEpoch", "httpMethod": "$context.httpMethod",
+    "routeKey": "$context.routeKey", "path": "$context.path", "protocol": "$context.protocol",
+    "status": "$context.status", "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency", "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "integrationErrorMessage": "$context.integrationErrorMessage",
+    "errorMessage": "$context.error.message", "errorResponseType": "$context.error.responseType",
+    "authorizerError": "$context.authorizer.error", "principalId": "$context.authorizer.principalId",
+    "sourceIp": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
+    "domainName": "$context.domainName", "stage": "$context.stage",
+}
+# Gateway-made errors as RFC 9457 problem+json, like the function's own.
+PROBLEM_RESPONSES = {
+    "DEFAULT_4XX": None, "DEFAULT_5XX": None, "BAD_REQUEST_BODY": 400, "BAD_REQUEST_PARAMETERS": 400,
+    "UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "WAF_FILTERED": 403, "THROTTLED": 429, "QUOTA_EXCEEDED": 429,
+    "INTEGRATION_TIMEOUT": 504,
+}
+CACHE_REASON = ("no stage cache: the gateway cache key ignores the caller, so caching authenticated responses would "
+                "serve one caller's data to another; routes set Cache-Control for clients, and [api] cache enables "
+                "the stage cache for public GET routes")
+VALIDATORS = {
+    "params-only": {"validateRequestBody": False, "validateRequestParameters": True},
+    "body-and-params": {"validateRequestBody": True, "validateRequestParameters": True},
+}
+
+
+def api_id(b: Builder) -> str:
+    return REST_API if b.service.api_type == "rest" else HTTP_API
+
+
+def model_name(route: DeployRoute) -> str:
+    return f"{route.logical}Request"
+
+
+def method_settings_path(path: str) -> str:
+    """MethodSettings ResourcePath: slashes are written ~1 ("/users/{id}" -> "/~1users~1{id}")."""
+    return "/" + path.replace("~", "~0").replace("/", "~1")
+
+
+def route_throttle(b: Builder, route: DeployRoute) -> tuple[float, int]:
+    settings = api_settings(b.service.config)
+    throttle = route.route.throttle or {}
+    where = f"route {route.key} throttle"
+    rate = number(where, throttle, "rate", settings["rate"], 1, 1_000_000)
+    burst = int(number(where, throttle, "burst", settings["burst"], 1, 1_000_000))
+    return rate, burst
+
+
+def add_api(b: Builder, auth: AuthPlan) -> None:
+    settings = api_settings(b.service.config)
+    add_log_group(b, ACCESS_LOGS, sub("/aws/apigateway/${AWS::StackName}-access"), "API access")
+    if b.service.api_type == "rest":
+        _rest_api(b, auth, settings)
+    else:
+        _http_api(b, auth, settings)
+
+
+# -- REST API ----------------------------------------------------------------------------------------------------
+
+def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
+    service = b.service
+    method_settings: list[dict[str, Any]] = [{
+        "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True, "DataTraceEnabled": False,
+        "ThrottlingRateLimit": settings["rate"], "ThrottlingBurstLimit": settings["burst"],
+    }]
+    cache = _cache(settings)
+    models: dict[str, Any] = {}
+    dropped: dict[str, list[str]] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in service.routes:
+        rate, burst = route_throttle(b, route)
+        verb = "*" if route.method == "ANY" else route.method  # MethodSettings spell ANY as *
+        setting: dict[str, Any] = {"ResourcePath": method_settings_path(route.path), "HttpMethod": verb,
+                                   "MetricsEnabled": True, "DataTraceEnabled": False,
+                                   "ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+        if cache and route.method == "GET" and route.route.public and "no-store" not in (
+                route.route.cache_control or ""):
+            setting.update({"CachingEnabled": True, "CacheTtlInSeconds": cache["ttl"], "CacheDataEncrypted": True})
+        method_settings.append(setting)
+        event = _rest_event(b, route, auth, settings)
+        validator = "body-and-params" if route.route.body else "params-only"
+        paths.setdefault(route.path, {})[route.method.lower()] = {"x-amazon-apigateway-request-validator": validator}
+        if route.route.body:
+            model, lost = to_draft4(route.route.body, title=model_name(route))
+            models[model_name(route)] = model
+            if lost:
+                dropped[route.key] = lost
+                b.notes.append(f"{route.key}: the gateway model leaves to the function: {'; '.join(lost)}")
+        _add_event(b, route, event)
+    properties: dict[str, Any] = {
+        "Name": sub(API_NAME),
+        "Description": f"{service.name} {service.config.version}, written by golive",
+        "StageName": service.stage,
+        "EndpointConfiguration": {"Type": "REGIONAL"},
+        "TracingEnabled": True,
+        "AccessLogSetting": {"DestinationArn": get_att(ACCESS_LOGS, "Arn"),
+                             "Format": json.dumps(REST_ACCESS_LOG, separators=(",", ":"))},
+        "MethodSettings": method_settings,
+        # SAM merges the events' paths into this document; it only contributes the request validators.
+        "MergeDefinitions": True,
+        "DefinitionBody": {
+            "swagger": "2.0",  # the dialect SAM merges events in (its models then land in definitions)
+            "info": {"title": sub(API_NAME), "version": service.config.version},
+            # Each method names its validator; SAM merges its integration and auth into these entries.
+            "paths": paths,
+            "x-amazon-apigateway-request-validators": VALIDATORS,
+            # Every method checks its declared parameters; methods with a body also check it against its model.
+            "x-amazon-apigateway-request-validator": "params-only",
+        },
+        "GatewayResponses": _gateway_responses(settings),
+        "Tags": b.tag_map,
+    }
+    if models:
+        properties["Models"] = models
+    if any(route.method == "ANY" for route in service.routes):
+        # SAM's definition merge files ANY under "any", which API Gateway ignores: let SAM write the whole
+        # definition (a proxy route has no schemas to validate anyway).
+        del properties["MergeDefinitions"], properties["DefinitionBody"]
+    if cache:
+        properties.update({"CacheClusterEnabled": True, "CacheClusterSize": cache["size"]})
+    api_auth = _rest_auth(b, auth, settings)
+    if api_auth:
+        properties["Auth"] = api_auth
+    cors = settings["cors"]
+    if cors and len(cors["origins"]) == 1:
+        properties["Cors"] = {
+            "AllowOrigin": f"'{cors['origins'][0]}'", "AllowHeaders": "'" + ",".join(cors["headers"]) + "'",
+            "AllowMethods": "'" + ",".join(sorted({r.method for r in service.routes} | {"OPTIONS"})) + "'",
+            "MaxAge": f"'{cors['max_age']}'", **({"AllowCredentials": True} if cors["credentials"] else {}),
+        }
+    elif cors:
+        _preflight_to_function(b, settings)
+    skips = [] if cache else [("CKV_AWS_120", CACHE_REASON)]
+    b.add(REST_API, "AWS::Serverless::Api", properties, Metadata=checkov_skip(*skips) if skips else None)
+    b.metadata["dropped_model_keywords"] = dropped
+    b.output("ApiUrl", sub(f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/"
+                           f"{service.stage}"), "Invoke URL of the stage")
+
+
+def _cache(settings: dict[str, Any]) -> dict[str, Any] | None:
+    cache = settings["cache"]
+    if not cache:
+        return None
+    if not isinstance(cache, dict):
+        raise ConfigError('golive.toml: [api] cache must look like cache = { size = "0.5", ttl = 300 }')
+    size = str(cache.get("size", "0.5"))
+    if size not in ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"):
+        raise ConfigError("golive.toml: [api] cache size must be one of API Gateway's sizes (0.5, 1.6, 6.1 ... GB)")
+    return {"size": size, "ttl": int(number("[api] cache", cache, "ttl", 300, 0, 3600))}
+
+
+def _rest_event(b: Builder, route: DeployRoute, auth: AuthPlan, settings: dict[str, Any]) -> dict[str, Any]:
+    function = b.service.functions[route.function]
+    properties: dict[str, Any] = {"RestApiId": ref(REST_API), "Path": route.path, "Method": route.method,
+                                  "TimeoutInMillis": integration_timeout_ms(function)}
+    method_auth: dict[str, Any] = {}
+    if route.route.public:
+        if auth.kind != "none":
+            method_auth["Authorizer"] = "NONE"
+        if settings["usage_plan"]:
+            method_auth["ApiKeyRequired"] = False
+    elif auth.kind == "cognito" and route.route.scopes:
+        method_auth["AuthorizationScopes"] = list(route.route.scopes)
+    if method_auth:
+        properties["Auth"] = method_auth
+    parameters = _request_parameters(route)
+    if parameters:
+        properties["RequestParameters"] = parameters
+    if route.route.body:
+        properties["RequestModel"] = {"Model": model_name(route), "Required": True, "ValidateBody": True,
+                                      "ValidateParameters": True}
+    return {"Type": "Api", "Properties": properties}
+
+
+def _request_parameters(route: DeployRoute) -> list[dict[str, Any]]:
+    """Declared query and header parameters (required ones are checked by the gateway's validator)."""
+    parameters: list[dict[str, Any]] = []
+    for where, schema in (("querystring", route.route.query), ("header", route.route.headers)):
+        if not schema:
+            continue
+        required = set(schema.get("required") or [])
+        for name in (schema.get("properties") or {}):
+            parameters.append({f"method.request.{where}.{name}": {"Required": name in required, "Caching": False}})
+    for name in route.route.param_names:
+        parameters.append({f"method.request.path.{name}": {"Required": True, "Caching": False}})
+    return parameters
+
+
+def _rest_auth(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if auth.kind == "iam":
+        result["DefaultAuthorizer"] = "AWS_IAM"
+    elif auth.kind != "none":
+        result["Authorizers"] = {auth.name: auth.rest}
+        result["DefaultAuthorizer"] = auth.name
+    if auth.kind != "none":
+        result["AddDefaultAuthorizerToCorsPreflight"] = False
+    plan = settings["usage_plan"]
+    if plan:
+        if not isinstance(plan, dict):
+            raise ConfigError("golive.toml: [api] usage_plan must be a table, e.g. usage_plan = { quota = 10000 }")
+        usage: dict[str, Any] = {"CreateUsagePlan": "PER_API", "Description": f"{b.service.name} API clients",
+                                 "Tags": tag_list(b.tags)}
+        if plan.get("quota"):
+            period = str(plan.get("period", "MONTH")).upper()
+            if period not in ("DAY", "WEEK", "MONTH"):
+                raise ConfigError("golive.toml: [api] usage_plan period must be DAY, WEEK or MONTH")
+            usage["Quota"] = {"Limit": int(number("[api] usage_plan", plan, "quota", 0, 1, 10**12)),
+                              "Period": period}
+        if plan.get("rate") or plan.get("burst"):
+            usage["Throttle"] = {"RateLimit": number("[api] usage_plan", plan, "rate", settings["rate"], 1, 10**6),
+                                 "BurstLimit": int(number("[api] usage_plan", plan, "burst", settings["burst"], 1,
+                                                          10**6))}
+        result["ApiKeyRequired"] = True
+        result["UsagePlan"] = usage
+        result["AddApiKeyRequiredToCorsPreflight"] = False
+    return result
+
+
+def _gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
+    from golive.security.headers import DEFAULT_HEADERS
+
+    headers = {"Content-Type": "'application/problem+json'", "Cache-Control": "'no-store'",
+               **{name: f"'{value}'" for name, value in DEFAULT_HEADERS.items()}}
+    cors = settings["cors"]
+    if cors and len(cors["origins"]) == 1:
+        headers["Access-Control-Allow-Origin"] = f"'{cors['origins'][0]}'"
+        headers["Vary"] = "'Origin'"
+    responses: dict[str, Any] = {}
+    for kind, status in PROBLEM_RESPONSES.items():
+        body = '{"type":"about:blank","title":$context.error.messageString,'
+        if status is not None:
+            body += f'"status":{status},'
+        if kind.startswith("BAD_REQUEST"):
+            body += '"detail":"$util.escapeJavaScript($context.error.validationErrorString)",'
+        body += '"requestId":"$context.requestId"}'
+        responses[kind] = {"ResponseParameters": {"Headers": dict(headers)},
+                           "ResponseTemplates": {"application/json": body}}
+    return responses
+
+
+def _preflight_to_function(b: Builder, settings: dict[str, Any]) -> None:
+    """Several CORS origins: API Gateway's mock preflight takes only one, so OPTIONS goes to the app's CORS."""
+    seen: set[str] = set()
+    for route in b.service.routes:
+        if route.path in seen:
+            continue
+        seen.add(route.path)
+        auth: dict[str, Any] = {"Authorizer": "NONE"}
+        if settings["usage_plan"]:
+            auth["ApiKeyRequired"] = False
+        event = {"Type": "Api", "Properties": {"RestApiId": ref(REST_API), "Path": route.path, "Method": "OPTIONS",
+                                               "Auth": auth}}
+        _add_event(b, DeployRoute(route.route, route.function, logical_id("Options", route.path)), event)
+
+
+def _add_event(b: Builder, route: DeployRoute, event: dict[str, Any]) -> None:
+    function = b.resources[function_id(route.function)]["Properties"]
+    function.setdefault("Events", {})[route.logical] = event
+
+
+# -- HTTP API ----------------------------------------------------------------------------------------------------
+
+def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
+    service = b.service
+    if settings["usage_plan"]:
+        raise ConfigError("golive.toml: [api] usage_plan needs a REST API (type = \"rest\"): HTTP APIs have no API "
+                          "keys or usage plans")
+    if settings["cache"]:
+        raise ConfigError("golive.toml: [api] cache needs a REST API (type = \"rest\"): HTTP APIs have no cache")
+    route_settings: dict[str, Any] = {}
+    for route in service.routes:
+        rate, burst = route_throttle(b, route)
+        route_settings[route.key] = {"DetailedMetricsEnabled": True, "ThrottlingRateLimit": rate,
+                                     "ThrottlingBurstLimit": burst}
+        function = service.functions[route.function]
+        properties: dict[str, Any] = {"ApiId": ref(HTTP_API), "Path": route.path, "Method": route.method,
+                                      "PayloadFormatVersion": "2.0",
+                                      "TimeoutInMillis": integration_timeout_ms(function, 30_000)}
+        if route.route.public and auth.kind != "none":
+            properties["Auth"] = {"Authorizer": "NONE"}
+        elif auth.kind in ("cognito", "jwt") and route.route.scopes:
+            properties["Auth"] = {"AuthorizationScopes": list(route.route.scopes)}
+        _add_event(b, route, {"Type": "HttpApi", "Properties": properties})
+    properties = {
+        "Name": sub(API_NAME),
+        "Description": f"{service.name} {service.config.version}, written by golive",
+        "StageName": service.stage,
+        "AccessLogSettings": {"DestinationArn": get_att(ACCESS_LOGS, "Arn"),
+                              "Format": json.dumps(HTTP_ACCESS_LOG, separators=(",", ":"))},
+        "DefaultRouteSettings": {"DetailedMetricsEnabled": True, "ThrottlingRateLimit": settings["rate"],
+                                 "ThrottlingBurstLimit": settings["burst"]},
+        "RouteSettings": route_settings,
+        "FailOnWarnings": True,
+        "Tags": b.tag_map,
+    }
+    if auth.kind == "iam":
+        properties["Auth"] = {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
+    elif auth.kind != "none":
+        properties["Auth"] = {"Authorizers": {auth.name: auth.http}, "DefaultAuthorizer": auth.name}
+    cors = settings["cors"]
+    if cors:
+        properties["CorsConfiguration"] = {
+            "AllowOrigins": cors["origins"], "AllowHeaders": cors["headers"], "ExposeHeaders": cors["expose"],
+            "AllowMethods": sorted({r.method for r in service.routes} | {"OPTIONS"}), "MaxAge": cors["max_age"],
+            "AllowCredentials": cors["credentials"],
+        }
+    b.add(HTTP_API, "AWS::Serverless::HttpApi", properties)
+    b.notes.append("HTTP API: no WAF association, no request validation and no X-Ray tracing at the gateway "
+                   "(the function still validates and traces); use type = \"rest\" to get them")
+    stage_path = "" if service.stage == "$default" else f"/{service.stage}"
+    b.output("ApiUrl", sub(f"https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}{stage_path}"),
+             "Invoke URL of the stage")

@@ -1,0 +1,105 @@
+"""Lambda functions: arm64, a current Python, short timeouts, reserved concurrency, active tracing, their own
+encrypted log group and least-privilege role."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from golive.deploy.auth import AUTHORIZER_FUNCTION, AuthPlan
+from golive.deploy.builder import KEY_ID, Builder
+from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub
+from golive.deploy.environment import production_environment
+from golive.deploy.iam import add_role
+from golive.deploy.service import function_id, table_id
+from golive.deploy.settings import api_settings, section, table_settings
+from golive.local.config import ConfigError, FunctionConfig
+
+RUNTIMES = ("python3.12", "python3.13")
+ARCHITECTURES = ("arm64", "x86_64")
+DLQ_REASON = ("invoked synchronously by API Gateway: a failure is returned to the caller, and a dead-letter queue "
+              "only ever receives asynchronous invocations")
+VPC_REASON = ("the function reaches only AWS APIs (DynamoDB, X-Ray, CloudWatch) over IAM-authenticated TLS; a VPC "
+              "would add NAT cost and cold-start latency without protecting a private resource")
+
+
+def log_group_id(function: str) -> str:
+    return logical_id(function, "LogGroup")
+
+
+def add_log_group(b: Builder, logical: str, name: Any, purpose: str) -> None:
+    settings = api_settings(b.service.config)
+    properties: dict[str, Any] = {"LogGroupName": name, "RetentionInDays": settings["log_retention_days"],
+                                  "Tags": b.tag_list}
+    skips = []
+    if settings["log_encryption"]:
+        properties["KmsKeyId"] = get_att(KEY_ID, "Arn")
+    else:
+        skips.append(("CKV_AWS_158", f"{purpose} logs are not KMS-encrypted: [api] log_encryption = false"))
+    if settings["log_retention_days"] < 365:
+        skips.append(("CKV_AWS_338", f"[api] log_retention_days = {settings['log_retention_days']} chosen by the "
+                                     f"service owner"))
+    b.add(logical, "AWS::Logs::LogGroup", properties, Metadata=checkov_skip(*skips) if skips else None)
+
+
+def add_functions(b: Builder, auth: AuthPlan) -> None:
+    config = b.service.config
+    package = section(config, "package")
+    for name, function in config.functions.items():
+        _add_function(b, name, function, auth, package)
+    if auth.authorizer_function:
+        reserve = max((f.reserved_concurrency or f.concurrency) for f in config.functions.values())
+        authorizer = FunctionConfig(name=AUTHORIZER_FUNCTION, handler="golive.deploy.authorizer.handler", memory=256,
+                                    timeout=3, concurrency=reserve,
+                                    runtime=next(iter(config.functions.values())).runtime,
+                                    architecture=next(iter(config.functions.values())).architecture)
+        _add_function(b, AUTHORIZER_FUNCTION, authorizer, auth, package, description="JWT authorizer (golive)")
+
+
+def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPlan, package: dict[str, Any],
+                  description: str | None = None) -> None:
+    where = f"[functions.{name}]"
+    if function.runtime not in RUNTIMES:
+        raise ConfigError(f"golive.toml: {where} runtime must be one of {', '.join(RUNTIMES)} for deployment, "
+                          f"got {function.runtime!r}")
+    if function.architecture not in ARCHITECTURES:
+        raise ConfigError(f"golive.toml: {where} architecture must be arm64 or x86_64")
+    log_group = log_group_id(name)
+    add_log_group(b, log_group, sub(f"/aws/lambda/${{AWS::StackName}}-{name}"), f"function {name}")
+    role = add_role(b, name, log_group)
+    environment: dict[str, Any] = {
+        "GOLIVE_SERVICE": b.service.name,
+        "GOLIVE_VERSION": b.service.config.version,
+        "GOLIVE_STAGE": b.service.stage,
+        **auth.environment,
+    }
+    for table in b.service.config.tables:
+        spec = table_settings(b.service.config, table)
+        if name in spec["functions"]:
+            environment[spec["env"]] = ref(table_id(table))
+    environment.update(production_environment(f"[functions.{name}] environment", function.environment))
+    properties: dict[str, Any] = {
+        "Description": description or f"{b.service.name} {name} ({len(b.service.routes_of(name))} routes)",
+        "CodeUri": b.code_uri,
+        "Handler": function.handler,
+        "Runtime": function.runtime,
+        "Architectures": [function.architecture],
+        "MemorySize": function.memory,
+        "Timeout": math.ceil(function.timeout),
+        "ReservedConcurrentExecutions": function.reserved_concurrency or function.concurrency,
+        "Role": get_att(role, "Arn"),
+        "Tracing": "Active",
+        "KmsKeyArn": get_att(KEY_ID, "Arn"),
+        "LoggingConfig": {"LogFormat": "Text", "LogGroup": ref(log_group)},
+        "Environment": {"Variables": environment},
+        "Tags": b.tag_map,
+    }
+    if package.get("code_signing_config_arn"):
+        properties["CodeSigningConfigArn"] = package["code_signing_config_arn"]
+    b.add(function_id(name), "AWS::Serverless::Function", properties,
+          Metadata=checkov_skip(("CKV_AWS_116", DLQ_REASON), ("CKV_AWS_117", VPC_REASON)))
+
+
+def integration_timeout_ms(function: FunctionConfig, limit_ms: int = 29_000) -> int:
+    """The gateway waits one second longer than the function may run, so a timeout is the function's to report."""
+    return min(limit_ms, math.ceil(function.timeout) * 1000 + 1000)

@@ -1,0 +1,198 @@
+"""The deployable view of a service: golive.toml joined with each function's route table, under stable names."""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from golive.deploy.cfn import logical_id
+from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, load_apps
+from golive.routing import Route
+
+API_INTEGRATION_LIMIT_S = 29.0  # API Gateway's maximum integration timeout
+SKIP_DIRS = {"tests", "test", ".golive", ".venv", "venv", "dist", "build", "node_modules", "__pycache__", ".git"}
+
+
+@dataclass
+class DeployRoute:
+    """One route as deployed: the function serving it and its name in the template."""
+
+    route: Route
+    function: str
+    logical: str
+
+    @property
+    def key(self) -> str:
+        return self.route.key
+
+    @property
+    def method(self) -> str:
+        return self.route.method
+
+    @property
+    def path(self) -> str:
+        return self.route.path
+
+
+@dataclass
+class Service:
+    config: ServiceConfig
+    stage: str
+    routes: list[DeployRoute]
+    custom_metrics: list[str] = field(default_factory=list)
+    validate_responses: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.config.service
+
+    @property
+    def api_type(self) -> str:
+        return self.config.api_type
+
+    @property
+    def functions(self) -> dict[str, FunctionConfig]:
+        return self.config.functions
+
+    def routes_of(self, function: str) -> list[DeployRoute]:
+        return [r for r in self.routes if r.function == function]
+
+
+def function_id(name: str) -> str:
+    return logical_id(name, "Function")
+
+
+def table_id(name: str) -> str:
+    return logical_id(name, "Table")
+
+
+def load_service(config: ServiceConfig, stage: str | None = None) -> Service:
+    """Import every function's app and assign each route to exactly one function."""
+    apps = _load_apps_isolated(config)
+    shared = {id(app) for app in apps.values() if sum(a is app for a in apps.values()) > 1}
+    owner: dict[str, str] = {}
+    chosen: dict[str, Route] = {}
+    for name, function in config.functions.items():
+        app = apps.get(name)
+        if app is None:
+            # A handler not written with golive has no route table: it gets every path (ANY /{proxy+}).
+            routes = [Route("ANY", "/{proxy+}", handler=_no_route_table, name="proxy", function=name)]
+        else:
+            routes = app.routes
+        if function.routes and app is not None:
+            wanted = set(function.routes)
+            missing = wanted - {r.key for r in routes}
+            if missing:
+                raise ConfigError(f"[functions.{name}] routes lists {', '.join(sorted(missing))}, which its app "
+                                  f"does not declare; run `golive routes` to see the route keys")
+            routes = [r for r in routes if r.key in wanted]
+        elif app is not None and id(app) in shared:
+            routes = [r for r in routes if r.function == name]
+        for route in routes:
+            if route.key in owner:
+                if route.key == "GET /health" and route.public:
+                    continue  # every App has a health route: the first function answers it
+                raise ConfigError(f"route {route.key} is served by functions {owner[route.key]} and {name}; "
+                                  f"list it in the routes of only one [functions.*]")
+            owner[route.key] = name
+            chosen[route.key] = route
+    deploy_routes: list[DeployRoute] = []
+    used: set[str] = set()
+    for key, route in chosen.items():
+        base = logical_id(route.method, route.path)
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}{n}", n + 1
+        used.add(name)
+        deploy_routes.append(DeployRoute(route, owner[key], name))
+    for name, function in config.functions.items():
+        if any(r.function == name for r in deploy_routes) and math.ceil(function.timeout) >= API_INTEGRATION_LIMIT_S:
+            raise ConfigError(f"[functions.{name}] timeout is {function.timeout:g} s, but API Gateway gives up at "
+                              f"{API_INTEGRATION_LIMIT_S:g} s; set timeout below 29 (3 for user-facing routes)")
+    metrics = sorted(set(find_custom_metrics(config.root)) | set(_listed_metrics(config)))
+    validate = all(getattr(app, "validate_responses", True) for app in apps.values())
+    return Service(config, stage or config.stage, deploy_routes, metrics, validate)
+
+
+def _no_route_table(request: Any) -> None:
+    """Stands for a handler golive cannot see into (it serves whatever API Gateway sends it)."""
+
+
+def is_proxy(route: Route) -> bool:
+    return route.handler is _no_route_table
+
+
+def _load_apps_isolated(config: ServiceConfig) -> dict[str, Any]:
+    """load_apps, without leaking into the process: several services may share module names (`handler`)."""
+    root = config.root.resolve()
+    own = {p.stem for p in root.glob("*.py")} | {
+        p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+
+    def elsewhere(module: Any) -> bool:
+        path = getattr(module, "__file__", None)
+        return bool(path) and root not in Path(path).resolve().parents
+
+    # Same-named modules imported from elsewhere step aside while this service imports, then come back.
+    displaced = {name: module for name, module in list(sys.modules.items())
+                 if name.split(".")[0] in own and elsewhere(module)}
+    for name in displaced:
+        del sys.modules[name]
+    saved_path, saved_env = list(sys.path), dict(os.environ)
+    sys.path.insert(0, str(root))
+    try:
+        return load_apps(config)
+    finally:
+        sys.path[:] = saved_path
+        os.environ.clear()  # importing applied the function's local environment
+        os.environ.update(saved_env)
+        if displaced:
+            tops = {name.split(".")[0] for name in displaced}
+            for name in [n for n in sys.modules if n.split(".")[0] in tops]:
+                del sys.modules[name]
+            sys.modules.update(displaced)
+
+
+def _listed_metrics(config: ServiceConfig) -> list[str]:
+    listed = (config.raw.get("dashboard") or {}).get("metrics") or []
+    if not isinstance(listed, list) or not all(isinstance(m, str) for m in listed):
+        raise ConfigError('golive.toml: [dashboard] metrics must be a list of metric names, e.g. ["UserCreated"]')
+    return listed
+
+
+def service_sources(root: Path) -> list[Path]:
+    """The service's own Python files (not its tests, virtualenvs or build output)."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        found.extend(Path(folder) / f for f in sorted(files) if f.endswith(".py"))
+    return found
+
+
+def find_custom_metrics(root: Path) -> list[str]:
+    """Names passed to metrics.add("Name") (golive) or add_metric(name="Name") (Powertools) in the service code."""
+    names: list[str] = []
+    for path in service_sources(root):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner = node.func.value
+            owner_name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(
+                owner, ast.Attribute) else ""
+            if node.func.attr == "add" and owner_name == "metrics" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    names.append(first.value)
+            elif node.func.attr == "add_metric":
+                for keyword in node.keywords:
+                    if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                        names.append(str(keyword.value.value))
+    return names

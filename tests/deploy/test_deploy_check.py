@@ -1,0 +1,275 @@
+"""`golive check`: a full score for what golive generates, and on weakened templates each missing item by name."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+
+import pytest
+from deploy_helpers import FIXTURES, copy_service, golive, resources_of
+
+from golive.check.audit import audit
+from golive.check.checklist import ITEMS
+from golive.deploy.cfn import dump_yaml
+
+CODE_ITEMS = {"resilience.circuit_breakers", "testing.end_to_end", "testing.contract", "testing.load",
+              "documentation.openapi"}
+
+
+def run_audit(template: dict, tmp_path, name: str = "t") -> dict[str, dict]:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(dump_yaml(template))
+    result = audit(template_file=str(path))
+    return {r.id: r.as_dict() for r in result.results}
+
+
+def test_the_checklist_covers_every_item_of_seed_003():
+    counts: dict[str, int] = {}
+    for item in ITEMS:
+        counts[item.category] = counts.get(item.category, 0) + 1
+    assert counts == {"observability": 7, "security": 6, "performance": 2, "resilience": 2, "testing": 3,
+                      "documentation": 1}
+
+
+def test_a_generated_service_scores_100_and_exits_zero(tmp_path):
+    service = copy_service("users_like", tmp_path)
+    result = golive("check", str(service), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["score"] == 100 and report["ok"] is True and report["failed"] == 0
+    items = {i["id"]: i for i in report["items"]}
+    assert items["resilience.multi_region"]["status"] == "n/a"
+    assert items["resilience.multi_region"]["reason"].startswith("accepted: single region for launch")
+    assert items["testing.load"]["evidence"] == ["locustfile.py"]
+    assert any("CircuitBreaker" in line for line in items["resilience.circuit_breakers"]["evidence"])
+    for item in report["items"]:
+        if item["status"] == "pass":
+            assert item["evidence"], item["id"]
+
+
+def test_the_bare_generated_template_scores_100_with_code_items_not_applicable(templates, tmp_path):
+    path = tmp_path / "template.yaml"
+    path.write_text(dump_yaml(templates["users_like"]))
+    result = golive("check", "--template", str(path))
+    assert result.returncode == 0, result.stdout
+    assert "score 100/100" in result.stdout and "Ready to go live." in result.stdout
+    report = {r.id: r for r in audit(template_file=str(path)).results}
+    assert {i for i, r in report.items() if r.status == "n/a"} == CODE_ITEMS | {"resilience.multi_region"}
+    assert "service directory" in report["testing.end_to_end"].reason
+    assert report["security.response_validation"].status == "pass"  # from the route facts golive records
+
+
+def _drop_throttling(t):
+    for setting in t["Resources"]["Api"]["Properties"]["MethodSettings"]:
+        setting.pop("ThrottlingRateLimit")
+        setting.pop("ThrottlingBurstLimit")
+
+
+def _drop_tracing(t):
+    t["Resources"]["Api"]["Properties"]["TracingEnabled"] = False
+    t["Resources"]["ApiFunction"]["Properties"].pop("Tracing")
+
+
+def _drop_waf(t):
+    for logical in ("WebAcl", "WebAclAssociation", "WafLogging", "WafLogGroup"):
+        del t["Resources"][logical]
+
+
+def _drop_sqli_rule(t):
+    rules = t["Resources"]["WebAcl"]["Properties"]["Rules"]
+    rules[:] = [r for r in rules if r["Name"] != "AWSManagedRulesSQLiRuleSet"]
+
+
+def _count_only_rate_rule(t):
+    t["Resources"]["WebAcl"]["Properties"]["Rules"][0]["Action"] = {"Count": {}}
+
+
+def _drop_alarms(t):
+    for logical in resources_of(t, "AWS::CloudWatch::Alarm"):
+        del t["Resources"][logical]
+
+
+def _integration_latency_alarms(t):
+    for alarm in resources_of(t, "AWS::CloudWatch::Alarm").values():
+        if alarm["Properties"].get("MetricName") == "Latency":
+            alarm["Properties"]["MetricName"] = "IntegrationLatency"
+
+
+def _error_counts_not_rates(t):
+    for logical, alarm in list(resources_of(t, "AWS::CloudWatch::Alarm").items()):
+        if "XXRateAlarm" in logical:  # replace the metric math by a plain error count
+            props = alarm["Properties"]
+            errors = props.pop("Metrics")[1]["MetricStat"]
+            props.update({"Namespace": "AWS/ApiGateway", "MetricName": errors["Metric"]["MetricName"],
+                          "Dimensions": errors["Metric"]["Dimensions"], "Statistic": "Sum", "Period": 60})
+
+
+def _drop_auth(t):
+    props = t["Resources"]["Api"]["Properties"]
+    props.pop("Auth")
+    for event in t["Resources"]["ApiFunction"]["Properties"]["Events"].values():
+        event["Properties"].pop("Auth", None)
+
+
+def _drop_validation(t):
+    props = t["Resources"]["Api"]["Properties"]
+    body = props["DefinitionBody"]
+    body.pop("x-amazon-apigateway-request-validator")
+    for operations in body["paths"].values():
+        for operation in operations.values():
+            operation.pop("x-amazon-apigateway-request-validator")
+    for event in t["Resources"]["ApiFunction"]["Properties"]["Events"].values():
+        event["Properties"].pop("RequestModel", None)
+
+
+def _drop_detailed_metrics(t):
+    for setting in t["Resources"]["Api"]["Properties"]["MethodSettings"]:
+        setting["MetricsEnabled"] = False
+
+
+def _drop_tags(t):
+    t["Resources"]["UsersTable"]["Properties"].pop("Tags")
+
+
+def _long_timeout(t):
+    t["Resources"]["ApiFunction"]["Properties"]["Timeout"] = 10
+
+
+def _drop_route_facts(t):
+    t["Metadata"].pop("golive")
+
+
+WEAKENED: list[tuple[str, Callable[[dict], None], dict[str, list[str]]]] = [
+    ("no throttling", _drop_throttling, {"security.throttling": [
+        "no throttle", "POST /users", "GET /users/{id}", "DELETE /users/{id}", "GET /health"]}),
+    ("no tracing", _drop_tracing, {"observability.tracing": ["X-Ray tracing off on: ApiFunction, Api (stage)"]}),
+    ("no WAF", _drop_waf, {"security.waf_rate_limit": ["Api has no web ACL"],
+                           "security.waf_sqli": ["Api has no web ACL"]}),
+    ("WAF without SQLi", _drop_sqli_rule, {"security.waf_sqli": ["WebAcl (on Api) has no SQL-injection rule"]}),
+    ("rate rule only counts", _count_only_rate_rule, {"security.waf_rate_limit": ["COUNT only"]}),
+    ("no alarms", _drop_alarms, {
+        "observability.latency_alarms": ["no tail-latency", "POST /users", "PUT /users/{id}"],
+        "observability.error_rate_alarms": ["no 4xx and 5xx rate alarms", "DELETE /users/{id}"],
+        "observability.success_rate_alarms": ["no low-success-rate alarm", "GET /users"]}),
+    ("IntegrationLatency", _integration_latency_alarms, {"observability.latency_alarms": [
+        "IntegrationLatency alarms found"]}),
+    ("error counts", _error_counts_not_rates, {"observability.error_rate_alarms": ["POST /users"]}),
+    ("no auth", _drop_auth, {"security.authentication": [
+        "open to anyone", "POST /users", "GET /users/{id}", "DELETE /users/{id}"]}),
+    ("no validation", _drop_validation, {"security.request_validation": [
+        "bodies not validated at the gateway: POST /users, PUT /users/{id}"]}),
+    ("no detailed metrics", _drop_detailed_metrics, {"observability.detailed_metrics": [
+        "no detailed metrics on: Api"]}),
+    ("untagged table", _drop_tags, {"observability.tags": ["untagged: UsersTable"]}),
+    ("long timeout", _long_timeout, {"performance.timeouts": ["ApiFunction.Timeout = 10 s is not below the 4 s"]}),
+]
+
+
+@pytest.mark.parametrize(("label", "weaken", "expected"), WEAKENED, ids=[w[0] for w in WEAKENED])
+def test_weakened_templates_name_each_missing_item(label, weaken, expected, templates, tmp_path):
+    template = copy.deepcopy(templates["users_like"])
+    weaken(template)
+    items = run_audit(template, tmp_path)
+    failed = {i for i, r in items.items() if r["status"] == "fail"}
+    assert failed == set(expected), (label, failed)
+    for item_id, fragments in expected.items():
+        text = " | ".join(items[item_id]["evidence"])
+        for fragment in fragments:
+            assert fragment in text, (item_id, fragment, text)
+        assert items[item_id]["fix"]
+
+
+def test_without_golive_route_facts_code_properties_are_not_applicable(templates, tmp_path):
+    template = copy.deepcopy(templates["users_like"])
+    _drop_route_facts(template)
+    items = run_audit(template, tmp_path)
+    assert items["security.response_validation"]["status"] == "n/a"
+    assert items["performance.caching"]["status"] == "n/a"
+    assert items["resilience.multi_region"]["status"] == "fail"  # nobody accepted it in this template
+    # Without the declaration that /health is public, a health path is still recognised as one.
+    assert "GET /health: public health check" in items["security.authentication"]["evidence"]
+
+
+def test_a_hand_written_cloudformation_template_is_audited_too():
+    items = {r.id: r for r in audit(template_file=str(FIXTURES / "plain_rest.yaml")).results}
+    status = {i: r.status for i, r in items.items()}
+    assert status["observability.detailed_metrics"] == "pass"
+    assert status["observability.tracing"] == "pass"
+    assert status["security.throttling"] == "pass"
+    assert status["security.waf_rate_limit"] == "pass"
+    assert status["security.request_validation"] == "pass"
+    assert status["security.waf_sqli"] == "fail"
+    assert "no tail-latency (pNN on Latency) alarm: POST /orders" in items["observability.latency_alarms"].evidence
+    assert "GET /orders: 4xx GetOrders4xx (Average); 5xx GetOrders5xx (Average)" in items[
+        "observability.error_rate_alarms"].evidence
+    assert "open to anyone (no authorizer, IAM or API key): POST /orders" in items[
+        "security.authentication"].evidence
+    assert "OrdersFunction.Timeout = 5 s exceeds 3 s for a user-facing route" in items[
+        "performance.timeouts"].evidence
+    assert all(items[i].status == "n/a" for i in CODE_ITEMS)
+
+
+def test_http_api_variant_lists_what_an_http_api_cannot_have(tmp_path):
+    service = copy_service("users_http", tmp_path)
+    report = json.loads(golive("check", str(service), "--format", "json").stdout)
+    items = {i["id"]: i for i in report["items"]}
+    for item_id in ("security.waf_rate_limit", "security.waf_sqli", "security.request_validation"):
+        assert items[item_id]["status"] == "n/a"
+        assert any("HTTP APIs cannot" in line for line in items[item_id]["evidence"]), item_id
+    assert any("HTTP APIs cannot trace with X-Ray at the gateway" in line
+               for line in items["observability.tracing"]["evidence"])
+    assert items["observability.tracing"]["status"] == "pass"  # the function still traces
+    for item_id in ("observability.latency_alarms", "observability.error_rate_alarms", "security.throttling",
+                    "security.authentication", "observability.detailed_metrics"):
+        assert items[item_id]["status"] == "pass", item_id
+
+
+def test_a_service_missing_tests_fails_those_items_and_levels_decide_the_exit(tmp_path):
+    service = copy_service("users_multi", tmp_path)
+    result = golive("check", str(service))
+    assert result.returncode == 1
+    for line in ("FAIL  End-to-end tests through the HTTP interface", "FAIL  Load tests with realistic user journeys",
+                 "FAIL  Published OpenAPI spec", "FAIL  Circuit breakers with fallbacks",
+                 "fix: add a Locust/k6/Artillery script"):
+        assert line in result.stdout
+    report = json.loads(golive("check", str(service), "--format", "json").stdout)
+    assert 0 < report["score"] < 100 and report["ok"] is False
+    assert golive("check", str(service), "--min-score", str(report["score"])).returncode == 0
+    assert golive("check", str(service), "--min-score", str(report["score"] + 1)).returncode == 1
+    assert golive("check", str(service), "--fail-on", "never").returncode == 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--template", "/nonexistent/template.yaml"], "does not exist"),
+    (["--template", str(FIXTURES / "users_like" / "handler.py")], "not"),
+    ([], "pass a SERVICE_DIR"),
+    (["--min-score", "101", "--template", str(FIXTURES / "plain_rest.yaml")], "--min-score must be between"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    result = golive("check", *args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_globals_implicit_apis_and_intrinsics_are_read_without_guessing():
+    items = {r.id: r for r in audit(template_file=str(FIXTURES / "sam_globals.yaml")).results}
+    assert items["observability.tracing"].status == "pass"  # Globals.Function.Tracing and Globals.Api
+    assert "Fn.Tracing = Active" in items["observability.tracing"].evidence
+    assert items["performance.timeouts"].status == "n/a"  # Timeout: !Ref T cannot be judged
+    assert "GET /things/{id}" in items["security.throttling"].evidence[0]  # an implicit ServerlessRestApi method
+    assert "ServerlessRestApi has no web ACL" in items["security.waf_rate_limit"].evidence
+    assert any("HTTP APIs cannot be associated with WAF" in e for e in items["security.waf_rate_limit"].evidence)
+    assert "untagged: Fn, NoProps" in items["observability.tags"].evidence
+
+
+def test_a_service_directory_can_be_audited_against_a_given_template(templates, tmp_path):
+    service = copy_service("users_like", tmp_path)
+    weakened = copy.deepcopy(templates["users_like"])
+    _drop_waf(weakened)
+    path = tmp_path / "deployed.yaml"
+    path.write_text(dump_yaml(weakened))
+    report = json.loads(golive("check", str(service), "--template", str(path), "--format", "json").stdout)
+    failed = {i["id"] for i in report["items"] if i["status"] == "fail"}
+    assert failed == {"security.waf_rate_limit", "security.waf_sqli"}
+    assert report["source"] == str(path)

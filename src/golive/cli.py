@@ -7,7 +7,10 @@ import importlib
 import os
 import sys
 
+from golive.commands import CLIError
 from golive.local.config import ConfigError
+
+__all__ = ["COMMANDS", "CLIError", "main"]
 
 # name -> (module, one-line help). Modules load only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -20,10 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "package": ("golive.commands.package", "build the deployable zip for Lambda"),
     "check": ("golive.commands.check", "the go-live audit of a service or any SAM/CloudFormation template"),
 }
-
-
-class CLIError(Exception):
-    """A user-facing failure: printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -148,7 +148,7 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
             # Every method checks its declared parameters; methods with a body also check it against its model.
             "x-amazon-apigateway-request-validator": "params-only",
         },
-        "GatewayResponses": _gateway_responses(settings),
+        "GatewayResponses": gateway_responses(settings),
         "Tags": b.tag_map,
     }
     if models:
@@ -258,11 +258,15 @@ def _rest_auth(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> dict[str
     return result
 
 
-def _gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
+def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
+    """API Gateway's own error answers as problem+json with golive's security headers (REST APIs)."""
     from golive.security.headers import DEFAULT_HEADERS
 
     headers = {"Content-Type": "'application/problem+json'", "Cache-Control": "'no-store'",
-               **{name: f"'{value}'" for name, value in DEFAULT_HEADERS.items()}}
+               **{name: f"'{value}'" for name, value in DEFAULT_HEADERS.items()},
+               # Gateway responses may only map request parameters or constants (not $context.requestId), so
+               # the caller's correlation id is echoed; the body carries API Gateway's requestId regardless.
+               "X-Request-ID": "method.request.header.X-Request-ID"}
     cors = settings["cors"]
     if cors and len(cors["origins"]) == 1:
         headers["Access-Control-Allow-Origin"] = f"'{cors['origins'][0]}'"

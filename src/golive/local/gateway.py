@@ -230,7 +230,8 @@ class Gateway:
         log["errorResponseType"] = response.response_type
         log.setdefault("errorMessage", response.message)
         if self.templates is not None:
-            response = self.templates.render(response, log["requestId"], log.get("validationErrorString") or "")
+            response = self.templates.render(response, log["requestId"], log.get("validationErrorString") or "",
+                                             exchange.headers)
         headers = list(response.headers) + list(extra or [])
         if self.cors is not None:
             self.cors.decorate(headers, exchange.headers.get("origin"))

@@ -107,7 +107,8 @@ class TemplateResponses:
     def __init__(self, responses: dict[str, Any]) -> None:
         self.responses = responses
 
-    def render(self, response: GatewayResponse, request_id: str, validation_error: str = "") -> GatewayResponse:
+    def render(self, response: GatewayResponse, request_id: str, validation_error: str = "",
+               request_headers: dict[str, str] | None = None) -> GatewayResponse:
         if response.response_type in _NOT_CUSTOMISABLE:
             return response
         custom = self.responses.get(response.response_type) or self.responses.get(
@@ -121,8 +122,15 @@ class TemplateResponses:
         for name, value in ((custom.get("ResponseParameters") or {}).get("Headers") or {}).items():
             headers = [(k, v) for k, v in headers if k.lower() != name.lower()]
             text = str(value)
-            # Static values are quoted in the template: 'value' (the quotes are not part of the header).
-            headers.append((name, text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text))
+            if len(text) >= 2 and text[0] == text[-1] == "'":
+                headers.append((name, text[1:-1]))  # a static value: the quotes are not part of the header
+            elif text.startswith("method.request.header."):
+                # A request header mapped into the response; absent from the request, absent from the answer.
+                echoed = (request_headers or {}).get(text.removeprefix("method.request.header.").lower())
+                if echoed is not None:
+                    headers.append((name, echoed))
+            else:
+                headers.append((name, text))
         if not any(k.lower() == "content-type" for k, _ in headers):
             headers.insert(0, ("Content-Type", "application/json"))
         status = int(custom.get("StatusCode") or response.status)
@@ -155,7 +163,7 @@ def template_responses(config: Any) -> TemplateResponses | None:
     if mode == "aws" or config.api_type != "rest":
         return None
     try:
-        from golive.deploy.api import _gateway_responses
+        from golive.deploy.api import gateway_responses
         from golive.deploy.settings import api_settings
     except ImportError:
         return None
@@ -163,4 +171,4 @@ def template_responses(config: Any) -> TemplateResponses | None:
         settings = api_settings(config)
     except ConfigError:
         settings = {"cors": None}  # golive template reports the bad setting; the gateway still serves
-    return TemplateResponses(_gateway_responses(settings))
+    return TemplateResponses(gateway_responses(settings))

@@ -166,8 +166,8 @@ class App:
             raise
         request.context = context
         lambda_request_id = getattr(context, "aws_request_id", "") or ""
-        if context is not None and not logger.function:
-            logger.function = getattr(context, "function_name", "") or ""
+        if context is not None:
+            logger.function = getattr(context, "function_name", "") or logger.function
         request.correlation_id = _correlation_id(request)
         trace_id = tracer.start_invocation(self.service, request.headers.get("x-amzn-trace-id"),
                                            request.headers.get("traceparent"))

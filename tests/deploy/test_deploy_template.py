@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from deploy_helpers import FIXTURES, golive, resources_of
+from deploy_helpers import FIXTURES, copy_service, golive, render, resources_of
 
 from golive.check.model import references
 from golive.deploy.cfn import load_yaml
@@ -324,3 +324,17 @@ def test_route_table_facts_are_recorded_for_the_audit(users):
     assert facts["GET /health"]["public"] is True and facts["GET /health"]["health"] is True
     assert facts["GET /users/{id}"]["cache_control"] == "private, max-age=60"
     assert facts["DELETE /users/{id}"]["roles"] == ["admin"]
+
+
+def test_gateway_errors_are_problem_json_echoing_x_request_id_unless_aws_defaults_are_asked_for(users, tmp_path):
+
+    responses = users["Resources"]["Api"]["Properties"]["GatewayResponses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED"):
+        headers = responses[kind]["ResponseParameters"]["Headers"]
+        assert headers["Content-Type"] == "'application/problem+json'"
+        assert headers["X-Request-ID"] == "method.request.header.X-Request-ID"
+        assert '"requestId":"$context.requestId"' in responses[kind]["ResponseTemplates"]["application/json"]
+    service = copy_service("users_like", tmp_path / "svc")
+    config = service / "golive.toml"
+    config.write_text(config.read_text().replace("[api]\n", '[api]\ngateway_responses = "aws"\n', 1))
+    assert "GatewayResponses" not in render(service)["Resources"]["Api"]["Properties"]

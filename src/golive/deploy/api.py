@@ -148,9 +148,11 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
             # Every method checks its declared parameters; methods with a body also check it against its model.
             "x-amazon-apigateway-request-validator": "params-only",
         },
-        "GatewayResponses": gateway_responses(settings),
         "Tags": b.tag_map,
     }
+    if service.config.api.get("gateway_responses", "golive") != "aws":
+        # "aws" keeps API Gateway's plain default answers (the local gateway follows the same setting).
+        properties["GatewayResponses"] = gateway_responses(settings)
     if models:
         properties["Models"] = models
     if any(route.method == "ANY" for route in service.routes):

@@ -2,66 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-
-from golive.local.config import load_config
-from golive.local.lambda_service import LambdaService
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "functions"
-REPORT = re.compile(
-    r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: \d+\.\d{2} ms\tBilled Duration: \d+ ms\t"
-    r"Memory Size: (?P<size>\d+) MB\tMax Memory Used: \d+ MB\t(?:Init Duration: (?P<init>\d+\.\d{2}) ms\t)?$")
-
-
-def worker_processes() -> set[int]:
-    """awslambdaric processes (or zombies) that are children of this test process."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and (fields[0] == "Z" or b"awslambdaric" in command):
-            found.add(int(entry))
-    return found
+from lambda_support import REPORT, copy_functions, worker_processes
+from lambda_support import run as run_service
 
 
 @pytest.fixture(autouse=True)
 def no_worker_left_behind():
-    before = worker_processes()
+    before = worker_processes(b"awslambdaric")
     yield
-    assert worker_processes() - before == set(), "an awslambdaric process survived LambdaService.stop()"
+    assert worker_processes(b"awslambdaric") - before == set(), "an awslambdaric process survived LambdaService.stop()"
 
 
 @pytest.fixture
 def service_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "service"
-    shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+    return copy_functions(tmp_path)
 
 
 def run(service_dir: Path, scenario, **options):
-    async def main():
-        service = LambdaService(load_config(service_dir), runtime_client="awslambdaric", **options)
-        await service.start()
-        try:
-            return await scenario(service)
-        finally:
-            await service.stop()
-
-    return asyncio.run(main())
+    return run_service(service_dir, scenario, runtime_client="awslambdaric", **options)
 
 
 def body(invocation) -> dict:

@@ -5,71 +5,31 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
+from lambda_support import REPORT, copy_functions, run, worker_processes
 
 from golive.local.config import load_config
 from golive.local.lambda_service import LambdaService, LogRecord
 from golive.local.reload import CodeWatcher
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "functions"
-REPORT = re.compile(
-    r"^REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: (?P<duration>\d+\.\d{2}) ms\t"
-    r"Billed Duration: (?P<billed>\d+) ms\tMemory Size: (?P<size>\d+) MB\tMax Memory Used: (?P<used>\d+) MB\t"
-    r"(?:Init Duration: (?P<init>\d+\.\d{2}) ms\t)?$")
 TIMED_OUT = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?P<id>[0-9a-f-]{36}) Task timed out after 1\.00 seconds$")
 
 
-def worker_processes() -> set[int]:
-    """Worker processes (or zombies) that are children of this test process."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and (fields[0] == "Z" or b"worker.py" in command
-                                               or b"awslambdaric" in command):
-            found.add(int(entry))
-    return found
-
-
 @pytest.fixture(autouse=True)
 def no_worker_left_behind():
-    before = worker_processes()
+    before = worker_processes(b"worker.py", b"awslambdaric")
     yield
-    assert worker_processes() - before == set(), "a worker process survived LambdaService.stop()"
+    assert worker_processes(b"worker.py", b"awslambdaric") - before == set(), "a worker survived LambdaService.stop()"
 
 
 @pytest.fixture
 def service_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "service"
-    shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("__pycache__"))
-    return target
-
-
-def run(service_dir: Path, scenario, **options):
-    """Start a LambdaService on the service directory, run scenario(service), always stop it."""
-    async def main():
-        service = LambdaService(load_config(service_dir), **options)
-        await service.start()
-        try:
-            return await scenario(service)
-        finally:
-            await service.stop()
-
-    return asyncio.run(main())
+    return copy_functions(tmp_path)
 
 
 def body(invocation) -> dict:

@@ -399,12 +399,20 @@ class _Environment:
             self.state = "idle"
             self.idle_timer = self.service.loop.call_later(self.service.idle_timeout, self._on_idle_timeout)
 
-    def on_response(self, request_id: str, body: bytes, content_type: str) -> int:
+    def _refusal(self, request_id: str) -> int | None:
+        """The Runtime API status for a result that is not for this environment's delivered invocation."""
         job = self.job
         if job is None or job.request_id != request_id:
             return 400
         if job.done or job.delivered_at is None:
             return 403
+        return None
+
+    def on_response(self, request_id: str, body: bytes, content_type: str) -> int:
+        refused = self._refusal(request_id)
+        if refused is not None:
+            return refused
+        job = self.job
         self._drain()
         peak = self._peak_mb()
         if peak > self.function.memory:
@@ -415,11 +423,10 @@ class _Environment:
         return 202
 
     def on_error(self, request_id: str, body: bytes, error_type: str) -> int:
+        refused = self._refusal(request_id)
+        if refused is not None:
+            return refused
         job = self.job
-        if job is None or job.request_id != request_id:
-            return 400
-        if job.done or job.delivered_at is None:
-            return 403
         self._drain()
         document = _json_object(body)
         error_type = error_type or str(document.get("errorType") or "Unhandled")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 
 import pytest
@@ -273,3 +274,79 @@ def test_a_service_directory_can_be_audited_against_a_given_template(templates, 
     failed = {i["id"] for i in report["items"] if i["status"] == "fail"}
     assert failed == {"security.waf_rate_limit", "security.waf_sqli"}
     assert report["source"] == str(path)
+
+
+# -- evidence a service directory (and its repository) holds -------------------------------------------------------
+
+def _code_items(service) -> dict[str, dict]:
+    return {r.id: r.as_dict() for r in audit(service_dir=str(service)).results if r.id in CODE_ITEMS}
+
+
+def _in_a_repository(tmp_path):
+    """users_multi (no tests, no load test, no spec) at examples/svc inside a repository of its own."""
+    repository = tmp_path / "repo"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "examples").mkdir()
+    return repository, copy_service("users_multi", repository / "examples").rename(repository / "examples" / "svc")
+
+
+def test_a_load_script_of_the_projects_own_counts_when_it_sends_http_requests(tmp_path):
+    service = copy_service("users_multi", tmp_path)
+    (service / "loadtest.py").write_text('"""Load test."""\nimport json\n\nprint(json.dumps({"rate": 20}))\n')
+    assert _code_items(service)["testing.load"]["status"] == "fail"  # a name alone is no load test
+    (service / "tests").mkdir()
+    (service / "tests" / "test_loadtest.py").write_text("import http.client\n")  # a test of one, not one
+    assert _code_items(service)["testing.load"]["status"] == "fail"
+    (service / "loadtest.py").write_text('"""Journeys at a bounded rate."""\nimport http.client\n')
+    load = _code_items(service)["testing.load"]
+    assert load["status"] == "pass"
+    assert load["evidence"] == ["loadtest.py:2: import http.client (load test script sending HTTP requests)"]
+
+
+def test_repository_tests_that_start_golive_dev_on_the_service_are_its_end_to_end_tests(tmp_path):
+    repository, service = _in_a_repository(tmp_path)
+    e2e = repository / "tests" / "e2e"
+    e2e.mkdir(parents=True)
+    (e2e / "test_other.py").write_text('"""golive dev examples/other over HTTP."""\nimport httpx\n'
+                                       'SERVICE = ROOT / "examples" / "other"\n')
+    assert _code_items(service)["testing.end_to_end"]["status"] == "fail"  # another service's tests
+    (e2e / "test_svc.py").write_text('"""`golive dev examples/svc` in a subprocess, over real HTTP."""\n'
+                                     'import httpx\nSERVICE = ROOT / "examples" / "svc"\n')
+    item = _code_items(service)["testing.end_to_end"]
+    assert item["status"] == "pass"
+    assert item["evidence"] == ["../../tests/e2e/test_svc.py:2: import httpx (repository test of this service)"]
+
+
+def test_tests_holding_live_responses_to_the_openapi_document_are_contract_tests(tmp_path):
+    service = copy_service("users_multi", tmp_path)
+    (service / "tests").mkdir()
+    (service / "tests" / "test_spec.py").write_text(
+        "from openapi_spec_validator import validate\n\ndef test_valid():\n    validate(load('openapi.json'))\n")
+    assert _code_items(service)["testing.contract"]["status"] == "fail"  # checks the document, not the API
+    (service / "tests" / "test_spec.py").write_text(
+        '"""Live answers against openapi.json."""\nimport httpx\nfrom jsonschema import Draft202012Validator\n'
+        'URL = "http://127.0.0.1:3000"\n')
+    item = _code_items(service)["testing.contract"]
+    assert item["status"] == "pass"
+    assert item["evidence"] == ["tests/test_spec.py:3: from jsonschema import Draft202012Validator "
+                                "(live responses checked against the OpenAPI document)"]
+
+
+def test_a_published_spec_must_describe_the_route_table(tmp_path):
+    service = copy_service("users_multi", tmp_path)
+    spec = service / "openapi.json"
+    assert golive("openapi", str(service), "-o", str(spec)).returncode == 0
+    item = _code_items(service)["documentation.openapi"]
+    assert item["status"] == "pass" and item["evidence"] == ["openapi.json (describes every route)"]
+    document = json.loads(spec.read_text())
+    del document["paths"]["/health"]  # a hand-written spec may leave the health check out
+    spec.write_text(json.dumps(document))
+    assert _code_items(service)["documentation.openapi"]["status"] == "pass"
+    removed = document["paths"].pop("/catalog")
+    document["paths"]["/legacy/{key}"] = removed
+    spec.write_text(json.dumps(document))
+    item = _code_items(service)["documentation.openapi"]
+    assert item["status"] == "fail" and item["reason"] == "the published spec no longer describes the API"
+    assert item["evidence"][0] == (f"openapi.json is out of date with the route table (missing GET /catalog; no "
+                                   f"longer served: GET /legacy/{{}}); regenerate it with `golive openapi "
+                                   f"{os.path.relpath(service)} -o {os.path.relpath(spec)}`")

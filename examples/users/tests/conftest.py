@@ -1,10 +1,14 @@
-"""Fixtures for the Users service tests: the service on sys.path, stores on SQLite and on moto's DynamoDB server."""
+"""Fixtures for the Users service tests: the service on sys.path, stores on SQLite and on moto's DynamoDB server,
+and `golive dev` serving the service over HTTP."""
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,3 +102,53 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
 @pytest.fixture
 def store(make_store: Callable[..., UserStore]) -> UserStore:
     return make_store()
+
+
+class DevServer:
+    """`golive dev examples/users` in a subprocess, as a user starts it, on a free loopback port."""
+
+    READY_TIMEOUT_S = 30.0
+
+    def __init__(self, state_dir: Path) -> None:
+        with socket.socket() as sock:  # a port nobody listens on right now
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        # A fresh shell's environment: golive.toml decides, and the data goes to the test's own directory.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_", "USERS_", "DYNAMODB_"))}
+        env["GOLIVE_STATE_DIR"] = str(state_dir)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "golive.cli", "dev", str(SERVICE_DIR), "--host", "127.0.0.1", "--port",
+             str(self.port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines: list[str] = []
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.lines.append(line)
+                if self.url in line:
+                    ready.set()
+            ready.set()  # it ended: let the constructor say why
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(self.READY_TIMEOUT_S) or self.process.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"golive dev did not start on {self.url}:\n{''.join(self.lines)[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """One `golive dev examples/users` for the session (contract and load tests), on a throwaway database."""
+    server = DevServer(tmp_path_factory.mktemp("users-dev-state"))
+    yield server
+    server.stop()

@@ -22,11 +22,13 @@ from golive import (
     PreconditionRequired,
     Request,
     Response,
+    ServiceUnavailable,
     UnprocessableContent,
     audit,
     logger,
     metrics,
 )
+from golive.resilience import Deadline
 from golive.security.auth import jwt_from_env
 from users import schemas
 from users.http_cache import match_passes, none_match_hits
@@ -36,6 +38,7 @@ from users.store.base import (
     EmailTaken,
     IdempotencyKey,
     IdempotencyMismatch,
+    StoreUnavailable,
     UserExists,
     UserNotFound,
     UserStore,
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 
 ADMIN = "admin"
 MAX_ID_LENGTH = 128
+# Seconds a client should wait after the store failed to answer once (an open breaker names its own wait).
+STORE_RETRY_AFTER_S = 1
 
 
 def _flag(name: str) -> bool:
@@ -84,13 +89,29 @@ def create_app(store: UserStore | None = None, *, auth: Any = None, require_if_m
         require_if_match = _flag("USERS_REQUIRE_IF_MATCH")
     if cors_origins is None:
         cors_origins = [o.strip() for o in os.environ.get("GOLIVE_CORS_ALLOW_ORIGINS", "").split(",") if o.strip()]
-    app = App("users", auth=auth, cors=CORS(cors_origins) if cors_origins else None)
+    app = App("users", auth=auth, cors=CORS(cors_origins) if cors_origins else None, health_path=None)
     app.health.add("store", store.ping, timeout=2.0)
+    # golive's health route, declared here to publish (and validate) its body: monitors read it too.
+    app.get("/health", public=True, name="health", tags=["health"], cache_control="no-store",
+            summary="Health check (503 and status degraded when the store does not answer within 2 s)",
+            responses={200: schemas.HEALTH, 503: schemas.HEALTH})(app.health.endpoint)
     app.store = store  # type: ignore[attr-defined]  # reachable from tests and diagnostics
+
+    @app.middleware
+    def within_the_invocation(req: Request, call_next: Any) -> Response:
+        # Store calls stop starting when the invocation is nearly out of time: a 503 instead of a Lambda timeout.
+        with store.bounded_by(Deadline.from_context(req.context)):
+            return call_next(req)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(req: Request, exc: StoreUnavailable) -> ServiceUnavailable:
+        logger.warning("user store unavailable", error=str(exc))
+        return ServiceUnavailable("The user store is not answering; retry shortly",
+                                  headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
 
     @app.post("/users", body=schemas.USER_INPUT, headers=schemas.CREATE_HEADERS, tags=["users"],
               summary="Create a user (admin: any user; others: their own record, id = token sub)",
-              responses={201: schemas.USER, **schemas.problems(400, 401, 403, 409, 413, 415, 422)})
+              responses={201: schemas.USER, **schemas.problems(400, 401, 403, 409, 413, 415, 422, 503)})
     def create_user(req: Request) -> Any:
         fields = req.json
         if _is_admin(req):
@@ -122,7 +143,7 @@ def create_app(store: UserStore | None = None, *, auth: Any = None, require_if_m
 
     @app.get("/users", query=schemas.LIST_QUERY, tags=["users"],
              summary="List users, oldest first (admin: all; others: only themselves)",
-             responses={200: schemas.USER_PAGE, **schemas.problems(400, 401)})
+             responses={200: schemas.USER_PAGE, **schemas.problems(400, 401, 503)})
     def list_users(req: Request) -> Any:
         query = req.validated["query"]
         if not _is_admin(req):
@@ -143,7 +164,7 @@ def create_app(store: UserStore | None = None, *, auth: Any = None, require_if_m
 
     @app.get("/users/{id}", path_params=schemas.USER_PATH, headers=schemas.READ_HEADERS, tags=["users"],
              cache_control="private, no-cache", summary="Read a user (ETag; If-None-Match answers 304)",
-             responses={200: schemas.USER, 304: None, **schemas.problems(401, 403, 404)})
+             responses={200: schemas.USER, 304: None, **schemas.problems(401, 403, 404, 503)})
     def get_user(req: Request, id: str) -> Any:
         _require_self_or_admin(req, id)
         user = store.get(id)
@@ -156,7 +177,7 @@ def create_app(store: UserStore | None = None, *, auth: Any = None, require_if_m
 
     @app.put("/users/{id}", path_params=schemas.USER_PATH, body=schemas.USER_INPUT, headers=schemas.WRITE_HEADERS,
              tags=["users"], summary="Replace a user (If-Match with the ETag makes it conditional)",
-             responses={200: schemas.USER, **schemas.problems(400, 401, 403, 404, 409, 412, 413, 415, 428)})
+             responses={200: schemas.USER, **schemas.problems(400, 401, 403, 404, 409, 412, 413, 415, 428, 503)})
     def replace_user(req: Request, id: str) -> Any:
         _require_self_or_admin(req, id)
         if_match = req.headers.get("if-match")
@@ -184,7 +205,7 @@ def create_app(store: UserStore | None = None, *, auth: Any = None, require_if_m
 
     @app.delete("/users/{id}", path_params=schemas.USER_PATH, headers=schemas.WRITE_HEADERS, roles=[ADMIN],
                 tags=["users"], summary="Delete a user (admin only; audited; frees the email)",
-                responses={204: None, **schemas.problems(401, 403, 404, 412)})
+                responses={204: None, **schemas.problems(401, 403, 404, 412, 503)})
     def delete_user(req: Request, id: str) -> Any:
         resource = f"users/{id}"
         if_match = req.headers.get("if-match")

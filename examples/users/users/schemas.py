@@ -91,6 +91,34 @@ PROBLEM = {
 }
 
 
+# golive's health report (golive.health): what monitors and load balancers read. Only what they rely on is
+# required, so a field golive adds later does not turn the health check itself into a 500.
+HEALTH = {
+    "title": "Health",
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"], "description": "degraded (with 503) when a critical check fails"},
+        "service": {"type": "string"},
+        "version": {"type": "string"},
+        "uptime_s": {"type": "number"},
+        "memory": {"type": "object"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["status"],
+                "properties": {
+                    "status": {"enum": ["ok", "fail", "timeout"]},
+                    "latency_ms": {"type": "number"},
+                    "error": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
 def problems(*statuses: int) -> dict[int, dict]:
     """Error statuses a route can answer, each with the problem+json body."""
     return {status: PROBLEM for status in statuses}

@@ -628,7 +628,10 @@ def published_spec(ctx: Context) -> Outcome:
         if evidence:
             return PASS, evidence, ""
         return NA, [], "publishing the spec is a CI step; pass the service directory to look for it"
-    evidence.extend(ctx.evidence.published_spec(ctx.facts or {}))
+    found, stale = ctx.evidence.published_spec(ctx.facts or {})
+    evidence.extend(found)
+    if stale:
+        return FAIL, stale + evidence, "the published spec no longer describes the API"
     if evidence:
         return PASS, evidence[:10], ""
     return FAIL, [], "consumers have no contract to read"
@@ -682,7 +685,7 @@ ITEMS: list[Item] = [
     Item("testing.contract", "Consumer-driven contract tests",
          "add Pact (or Schemathesis / OpenAPI response) contract tests", contract_tests),
     Item("testing.load", "Load tests with realistic user journeys",
-         "add a Locust/k6/Artillery script that walks a real user journey", load_tests),
+         "add a Locust/k6/Artillery script (or a loadtest.py of your own) that walks a real user journey", load_tests),
     Item("documentation.openapi", "Published OpenAPI spec",
          "publish `golive openapi` output (or API Gateway get-export) from CI", published_spec),
 ]

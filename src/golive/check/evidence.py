@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from golive.deploy.service import SKIP_DIRS, find_custom_metrics, service_sources
 
 MAX_BYTES = 200_000  # a source file bigger than this is data, not code worth scanning
+MAX_REPOSITORY_TESTS = 5_000  # test files looked at outside the service directory (a monorepo stays cheap)
 CI_FILES = (".github/workflows", ".gitlab-ci.yml", ".ci", "Makefile", "makefile", "justfile", "Justfile",
             "buildspec.yml", "bitbucket-pipelines.yml", "Jenkinsfile")
 
 _HTTP_CLIENT = re.compile(r"\b(httpx|requests\.(get|post|put|patch|delete|request|Session)|aiohttp|urlopen|"
-                          r"http\.client|HTTPConnection)\b")
+                          r"http\.client|HTTPS?Connection|urllib\.request)\b")
 _LIVE_TARGET = re.compile(r"https?://|BASE_URL|API_URL|base_url|golive\W+dev|\bdev_server\b|\bserve\(")
-# Contract tooling, not the word: "store contract tests" are not consumer-driven API contracts.
-_CONTRACT = re.compile(r"\b(pact|pact_python|schemathesis|dredd|openapi_core|openapi_spec_validator|"
-                       r"consumer[-_ ]driven)\b", re.IGNORECASE)
-_LOAD = re.compile(r"\b(from locust|import locust|k6/http|artillery|gatling|vegeta|\bwrk\b|\boha\b|\bhey -)")
+# Contract tooling, not the word: "store contract tests" are not consumer-driven API contracts. Validating the
+# document itself (openapi_spec_validator) is not a contract test either: nothing checks the API against it.
+_CONTRACT = re.compile(r"\b(pact|pact_python|schemathesis|dredd|openapi_core|consumer[-_ ]driven)\b", re.IGNORECASE)
+# A test that holds live responses to the OpenAPI document with a JSON Schema validator.
+_OPENAPI_DOCUMENT = re.compile(r"openapi", re.IGNORECASE)
+_SCHEMA_VALIDATOR = re.compile(r"\b(jsonschema|fastjsonschema|Draft\d+Validator|openapi_core)\b")
+_SCHEMA_VALIDATOR_USE = re.compile(r"^\s*(from|import)\s+(jsonschema|fastjsonschema|openapi_core)\b|"
+                                   r"Draft\d+Validator\(")
+_LOAD = re.compile(r"\b(from locust|import locust|k6/http|artillery|gatling|vegeta|molotov|bombardier|\bwrk\b|"
+                   r"\boha\b|\bhey -|\bab -n)")
+# A load script of the project's own: named for what it is, and it sends HTTP requests.
+_LOAD_SCRIPT = re.compile(r"^(?!test_|conftest)(\w*[-_])?(load|stress|soak|spike|perf)[-_]?tests?([-_.]\w+)*"
+                          r"\.(py|js|ts|sh)$", re.IGNORECASE)
+_SCRIPT_HTTP = re.compile(_HTTP_CLIENT.pattern + r"|\bfetch\(|\bcurl\b")
 _PUBLISH = re.compile(r"golive\s+openapi|get-export|getExport|export_api|openapi\.(json|ya?ml)")
 _BREAKER = re.compile(r"\b(CircuitBreaker\s*\(|pybreaker|circuitbreaker|aiobreaker|@circuit\b)")
 _SPEC_FILES = re.compile(r"^(openapi|swagger)([-_.][\w.-]+)?\.(json|ya?ml)$", re.IGNORECASE)
@@ -53,21 +66,80 @@ def _rel(path: Path, root: Path) -> str:
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _is_test(relative: Path) -> bool:
+    in_tests = any(part in ("tests", "test") for part in relative.parts[:-1])
+    return in_tests or relative.name.startswith("test_") or relative.name.endswith("_test.py")
+
+
+def _operations(document: object) -> set[str] | None:
+    """'METHOD /path' for each operation of an OpenAPI/Swagger document, path parameters named {} alike."""
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        return None
+    verbs = ("get", "put", "post", "delete", "patch", "head")
+    return {f"{verb.upper()} {re.sub(r'{[^}]*}', '{}', path)}" for path, item in document["paths"].items()
+            if isinstance(item, dict) for verb in item if verb in verbs}
+
+
+def _stale_operations(path: Path, routes: list[str], optional: set[str]) -> str:
+    """What the spec file gets wrong about the route table, or '' when it matches (or cannot be read as a spec).
+    Routes in `optional` (health checks) may be left out of a hand-written spec."""
+    if not routes:
+        return ""
+    text = _read(path)
+    try:
+        if path.suffix == ".json":
+            document = json.loads(text)
+        else:
+            import yaml  # the CLI extra; a spec golive cannot parse is taken at its word
+
+            document = yaml.safe_load(text)
+    except Exception:
+        return ""
+    described = _operations(document)
+    if described is None:
+        return ""
+    declared = {re.sub(r"{[^}]*}", "{}", key) for key in routes}
+    missing = sorted(declared - described - {re.sub(r"{[^}]*}", "{}", key) for key in optional})
+    gone = sorted(described - declared)
+    parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"no longer served: {', '.join(gone)}"]
+                                                                     if gone else [])
+    return "; ".join(parts)
 
 
 class ServiceEvidence:
-    """Facts found in SERVICE_DIR, each as 'file:line: text' a reader can open."""
+    """Facts found in SERVICE_DIR, each as 'file:line: text' a reader can open (paths relative to SERVICE_DIR)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self.repository = next((p for p in (self.root, *self.root.parents) if (p / ".git").exists()), None)
 
     def test_files(self) -> list[Path]:
         found = []
         for path in _walk(self.root):
             rel = _rel(path, self.root)
-            in_tests = any(part in ("tests", "test") for part in Path(rel).parts[:-1])
-            if path.suffix == ".py" and (in_tests or path.name.startswith("test_") or path.name.endswith("_test.py")):
+            if path.suffix == ".py" and _is_test(Path(rel)):
+                found.append(path)
+        return found
+
+    def repository_tests(self) -> list[Path]:
+        """Test files elsewhere in the repository that name this service's directory: projects often keep their
+        end-to-end tests in one place (tests/e2e/...) rather than beside each service."""
+        if self.repository is None or self.repository == self.root:
+            return []
+        parts = self.root.relative_to(self.repository).parts
+        names_service = re.compile(r"\b" + r"""['"]?\s*[/,]\s*['"]?""".join(map(re.escape, parts)) + r"\b")
+        found: list[Path] = []
+        scanned = 0
+        for path in _walk(self.repository):
+            if self.root in path.parents or path.suffix != ".py" or not _is_test(path.relative_to(self.repository)):
+                continue
+            scanned += 1
+            if scanned > MAX_REPOSITORY_TESTS:
+                break
+            if names_service.search(_read(path)):
                 found.append(path)
         return found
 
@@ -79,15 +151,26 @@ class ServiceEvidence:
                 hit = _first_match(path, _HTTP_CLIENT, self.root)
                 if hit:
                     found.append(hit)
+        for path in self.repository_tests():
+            content = _read(path)
+            if _HTTP_CLIENT.search(content) and _LIVE_TARGET.search(content):
+                hit = _first_match(path, _HTTP_CLIENT, self.root)
+                if hit:
+                    found.append(f"{hit} (repository test of this service)")
         return found
 
     def contract_tests(self) -> list[str]:
         found = []
-        for path in self.test_files():
-            if "contract" in path.name.lower() or "pact" in path.name.lower():
-                found.append(_rel(path, self.root))
-                continue
+        for path in [*self.test_files(), *self.repository_tests()]:
+            content = _read(path)
             hit = _first_match(path, _CONTRACT, self.root)
+            if (hit is None and _OPENAPI_DOCUMENT.search(content) and _SCHEMA_VALIDATOR.search(content)
+                    and _HTTP_CLIENT.search(content) and _LIVE_TARGET.search(content)):
+                hit = (_first_match(path, _SCHEMA_VALIDATOR_USE, self.root)
+                       or _first_match(path, _SCHEMA_VALIDATOR, self.root))
+                hit = f"{hit} (live responses checked against the OpenAPI document)" if hit else None
+            if hit is None and ("contract" in path.name.lower() or "pact" in path.name.lower()):
+                hit = _rel(path, self.root)
             if hit:
                 found.append(hit)
         return found
@@ -98,27 +181,50 @@ class ServiceEvidence:
             name = path.name.lower()
             if name.startswith("locustfile") or name.endswith(".jmx") or (name.endswith(".js") and "k6" in name):
                 found.append(_rel(path, self.root))
-            elif path.suffix in (".py", ".js", ".ts", ".yml", ".yaml", ".sh", ".scala") or name in ("makefile",):
+                continue
+            hit = None
+            if path.suffix in (".py", ".js", ".ts", ".yml", ".yaml", ".sh", ".scala") or name in ("makefile",):
                 hit = _first_match(path, _LOAD, self.root)
-                if hit:
-                    found.append(hit)
+            if hit is None and _LOAD_SCRIPT.match(path.name):
+                hit = _first_match(path, _SCRIPT_HTTP, self.root)
+                hit = f"{hit} (load test script sending HTTP requests)" if hit else None
+            if hit:
+                found.append(hit)
         return found
 
-    def published_spec(self, routes: Iterable[str] = ()) -> list[str]:
-        found = [_rel(p, self.root) for p in _walk(self.root, include_tests=False) if _SPEC_FILES.match(p.name)]
+    def published_spec(self, routes: Mapping[str, Mapping[str, Any]] | Iterable[str] = ()
+                       ) -> tuple[list[str], list[str]]:
+        """(evidence, problems): spec files, CI steps publishing one, routes serving one; a spec file that does not
+        describe the route table (an operation missing or gone) is a problem, not evidence. `routes` are route keys,
+        or golive's route facts by key (their health routes may be left out of a spec)."""
+        facts = routes if isinstance(routes, Mapping) else {}
+        optional = {key for key, fact in facts.items() if fact.get("health")}
+        routes = [key for key in routes if not key.startswith("OPTIONS ")]
+        found: list[str] = []
+        problems: list[str] = []
+        for path in _walk(self.root, include_tests=False):
+            if not _SPEC_FILES.match(path.name):
+                continue
+            stale = _stale_operations(path, routes, optional)
+            if stale:
+                here = Path(os.path.relpath(self.root)).as_posix()  # as the user would type it from where they are
+                target = Path(os.path.relpath(path)).as_posix()
+                problems.append(f"{_rel(path, self.root)} is out of date with the route table ({stale}); regenerate "
+                                f"it with `golive openapi {here} -o {target}`")
+            else:
+                found.append(_rel(path, self.root) + (" (describes every route)" if routes else ""))
         for path in self._ci_files():
             hit = _first_match(path, _PUBLISH, self.root)
             if hit:
                 found.append(hit)
         found.extend(f"route {key} serves the spec" for key in routes
                      if key.startswith("GET ") and re.search(r"openapi|swagger|api-docs", key))
-        return found
+        return found, problems
 
     def _ci_files(self) -> list[Path]:
         roots = [self.root]
-        repository = next((p for p in (self.root, *self.root.parents) if (p / ".git").exists()), None)
-        if repository is not None and repository != self.root:
-            roots.append(repository)
+        if self.repository is not None and self.repository != self.root:
+            roots.append(self.repository)
         files: list[Path] = []
         for root in roots:
             for name in CI_FILES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from users.model import User
 
 TYPE_CHECKING = False
@@ -18,6 +20,10 @@ class StoreError(Exception):
 
 class UserNotFound(StoreError):
     """No user has this id."""
+
+
+class StoreUnavailable(StoreError):
+    """The backend did not answer (network, throttling, outage): nothing was decided, the caller may retry."""
 
 
 class UserExists(StoreError):
@@ -94,3 +100,8 @@ class UserStore:
 
     def close(self) -> None:
         """Release connections."""
+
+    def bounded_by(self, deadline: Any) -> Any:
+        """A context manager in which no backend call starts once `deadline` (golive.resilience.Deadline) is
+        nearly spent; backends that cannot hang (a local file) ignore it."""
+        return nullcontext()

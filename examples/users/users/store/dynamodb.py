@@ -6,6 +6,11 @@ Items:
   email claim  pk=EMAIL#<email_key>     sk=CLAIM     user_id
   idempotency  pk=IDEM#<caller>         sk=KEY#<key> request_hash, response (JSON), expires_at (TTL attribute)
 Every write that touches more than one item is one TransactWriteItems, so a user and its email claim never diverge.
+
+Every call goes through one circuit breaker per store: after BREAKER_FAILURES calls in a row that DynamoDB did not
+answer (network errors, timeouts, throttling, 5xx), calls fail fast with 503 + Retry-After for BREAKER_RECOVERY_S
+seconds instead of holding each request until Lambda's timeout; then one probe call decides whether it closes again.
+A refused condition (ConditionalCheckFailed, a cancelled transaction) is DynamoDB answering "no": it never counts.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+from golive.resilience import CircuitBreaker, DeadlineExceeded
 from users.model import User
 from users.store.base import (
     IDEMPOTENCY_TTL_S,
@@ -25,6 +32,7 @@ from users.store.base import (
     IdempotencyMismatch,
     Page,
     StoreError,
+    StoreUnavailable,
     UserExists,
     UserNotFound,
     UserStore,
@@ -41,6 +49,21 @@ PROFILE = "PROFILE"
 CLAIM = "CLAIM"
 # Transactions cancelled by a concurrent transaction on the same items are retried this many times.
 MAX_ATTEMPTS = 8
+# The SDK's budget per attempt, inside the function's 3 s: DynamoDB answers in milliseconds, so a second without a
+# byte means trouble. Standard retries back off 25-50 ms on network errors (longer on throttling).
+CONNECT_TIMEOUT_S = 0.25
+READ_TIMEOUT_S = 1.0
+SDK_ATTEMPTS = 3
+# An attempt (the SDK's retries included) starts only while a whole attempt still fits in the invocation, past
+# Deadline's own reserve: a 503 the client can retry beats Lambda killing the invocation mid-call and the gateway
+# answering 504 with no body.
+ATTEMPT_BUDGET_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
+BREAKER_FAILURES = 5
+BREAKER_RECOVERY_S = 10.0
+# Error codes meaning DynamoDB could not serve the call right now (any 5xx counts too); every other ClientError
+# (validation, missing table, access denied) is a bug or a misconfiguration that no amount of waiting fixes.
+UNAVAILABLE_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                               "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable"})
 
 
 def table_spec(name: str) -> dict[str, Any]:
@@ -112,6 +135,19 @@ def _reasons(exc: Exception) -> list[str]:
     return [str(reason.get("Code", "None")) for reason in reasons]
 
 
+def unavailable(exc: BaseException) -> bool:
+    """Whether a botocore error means DynamoDB did not answer (counts against the breaker) rather than said no."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, ConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error") or {}
+        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+        return error.get("Code") in UNAVAILABLE_CODES or int(status) >= 500
+    return False
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(min(0.2, 0.005 * 2 ** attempt) * (0.5 + int.from_bytes(os.urandom(1), "big") / 510))
 
@@ -120,13 +156,21 @@ class DynamoUserStore(UserStore):
     """The Users store on DynamoDB; boto3 loads on first use, never at import."""
 
     def __init__(self, table: str, *, endpoint_url: str | None = None, region: str | None = None,
-                 clock: Callable[[], float] = time.time, client: Any = None) -> None:
+                 clock: Callable[[], float] = time.time, client: Any = None,
+                 failure_threshold: int = BREAKER_FAILURES, recovery_timeout: float = BREAKER_RECOVERY_S) -> None:
         self.table = table
         self.endpoint_url = endpoint_url
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.clock = clock
-        self._client = client
         self._lock = threading.Lock()
+        self._local = threading.local()  # the deadline of the invocation this thread serves
+        self._client = None
+        if client is not None:
+            self._client = self._watch_deadline(client)
+        # No fallback: a user record has no stale copy worth serving, so failing fast with 503 + Retry-After is the
+        # degraded answer, and it keeps a retry storm away from a table that is already struggling.
+        self.breaker = CircuitBreaker(f"dynamodb:{table}", failure_threshold=failure_threshold,
+                                      recovery_timeout=recovery_timeout, expected=(StoreUnavailable,))
 
     @property
     def client(self) -> Any:
@@ -137,10 +181,49 @@ class DynamoUserStore(UserStore):
                     from botocore.config import Config
 
                     # Short timeouts: a Lambda with a 3 s budget must fail fast, not hang on the network.
-                    config = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 3, "mode": "standard"})
-                    self._client = boto3.client("dynamodb", region_name=self.region, endpoint_url=self.endpoint_url,
-                                                config=config)
+                    config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
+                                    retries={"total_max_attempts": SDK_ATTEMPTS, "mode": "standard"})
+                    self._client = self._watch_deadline(boto3.client(
+                        "dynamodb", region_name=self.region, endpoint_url=self.endpoint_url, config=config))
         return self._client
+
+    def _watch_deadline(self, client: Any) -> Any:
+        # before-send fires for every attempt, the SDK's retries included, so they too stop at the deadline.
+        client.meta.events.register("before-send.dynamodb", self._check_deadline)
+        return client
+
+    def _check_deadline(self, **_: Any) -> None:
+        deadline = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            deadline.timeout(at_least=ATTEMPT_BUDGET_S)  # raises DeadlineExceeded (503, Retry-After: 1)
+        self._local.attempts = getattr(self._local, "attempts", 0) + 1
+
+    @contextmanager
+    def bounded_by(self, deadline: Any) -> Iterator[None]:
+        previous = getattr(self._local, "deadline", None)
+        self._local.deadline = deadline
+        try:
+            yield
+        finally:
+            self._local.deadline = previous
+
+    def _call(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one backend operation through the breaker, outages turned into StoreUnavailable."""
+        return self.breaker.call(self._translated, operation, *args, **kwargs)
+
+    def _translated(self, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._local.attempts = 0
+        try:
+            return operation(*args, **kwargs)
+        except DeadlineExceeded as exc:
+            if self._local.attempts:
+                # Attempts failed and no time is left for another: DynamoDB did not answer in time.
+                raise StoreUnavailable("DynamoDB did not answer within the invocation's time") from exc
+            raise  # out of time before asking DynamoDB anything: not the table's fault, not counted
+        except Exception as exc:
+            if unavailable(exc):
+                raise StoreUnavailable(f"DynamoDB did not answer ({type(exc).__name__})") from exc
+            raise
 
     def create_table(self) -> None:
         """Create the table and wait for it (tests and local set-up; in AWS the SAM template owns the table)."""
@@ -152,6 +235,9 @@ class DynamoUserStore(UserStore):
 
     def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
         """Run a transaction; None when it committed, else the per-item cancellation reasons."""
+        return self._call(self._transact_once, items)
+
+    def _transact_once(self, items: list[dict[str, Any]]) -> list[str] | None:
         client = self.client
         try:
             # The token makes the SDK's own retries of this call idempotent instead of failing their conditions.
@@ -195,8 +281,8 @@ class DynamoUserStore(UserStore):
         raise StoreError("create kept conflicting with concurrent writes")
 
     def _replay(self, idempotency: IdempotencyKey, now: float) -> Created | None:
-        item = self.client.get_item(TableName=self.table, Key=_idempotency_key(idempotency),
-                                    ConsistentRead=True).get("Item")
+        item = self._call(self.client.get_item, TableName=self.table, Key=_idempotency_key(idempotency),
+                          ConsistentRead=True).get("Item")
         if item is None or float(item["expires_at"]["N"]) <= now:
             return None  # gone since the transaction looked: the caller retries as a first request
         if item["request_hash"]["S"] != idempotency.request_hash:
@@ -204,7 +290,8 @@ class DynamoUserStore(UserStore):
         return Created(User.from_json(json.loads(item["response"]["S"])), replayed=True)
 
     def get(self, user_id: str) -> User | None:
-        item = self.client.get_item(TableName=self.table, Key=_user_key(user_id), ConsistentRead=True).get("Item")
+        item = self._call(self.client.get_item, TableName=self.table, Key=_user_key(user_id),
+                          ConsistentRead=True).get("Item")
         return _from_item(item) if item else None
 
     def list(self, limit: int, after: tuple[str, str] | None = None) -> Page:
@@ -215,7 +302,7 @@ class DynamoUserStore(UserStore):
         if after is not None:
             query["KeyConditionExpression"] += " AND gsi1sk > :after"
             query["ExpressionAttributeValues"][":after"] = _s(_list_position(*after))
-        reply = self.client.query(**query)
+        reply = self._call(self.client.query, **query)
         items = reply.get("Items", [])
         users = [_from_item(item) for item in items[:limit]]
         # More follow when the extra item came back, or when DynamoDB stopped early at its 1 MB page limit.
@@ -273,7 +360,7 @@ class DynamoUserStore(UserStore):
 
     def ping(self) -> bool:
         # A read of a key that never exists: proves reachability and credentials with the function's own grants.
-        self.client.get_item(TableName=self.table, Key={"pk": _s("HEALTH"), "sk": _s("PING")})
+        self._call(self.client.get_item, TableName=self.table, Key={"pk": _s("HEALTH"), "sk": _s("PING")})
         return True
 
     def count(self) -> int:
@@ -285,7 +372,7 @@ class DynamoUserStore(UserStore):
                                      "ExpressionAttributeValues": {":p": _s(LIST_PARTITION)}}
             if start:
                 query["ExclusiveStartKey"] = start
-            reply = self.client.query(**query)
+            reply = self._call(self.client.query, **query)
             total += reply["Count"]
             start = reply.get("LastEvaluatedKey")
             if not start:

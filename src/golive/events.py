@@ -67,14 +67,27 @@ def _parse_cookie_header(values: list[str]) -> dict[str, str]:
 
 def _parse_v1(event: dict, kind: str) -> Request:
     multi_headers: dict[str, list[str]] = {}
-    if event.get("multiValueHeaders"):
-        for name, values in event["multiValueHeaders"].items():
-            multi_headers.setdefault(name.lower(), []).extend(values or [])
+    headers: dict[str, str] = {}
+    source = event.get("multiValueHeaders")
+    if source:
+        for name, values in source.items():
+            key = name.lower()
+            if key in multi_headers:  # the same header under two spellings (Accept and accept)
+                multi_headers[key].extend(values or [])
+            else:
+                multi_headers[key] = list(values or [])
+        for key, values in multi_headers.items():
+            # Most headers carry one value: no join needed.
+            headers[key] = values[0] if len(values) == 1 else ("; " if key == "cookie" else ",").join(values)
     elif event.get("headers"):
         for name, value in event["headers"].items():
-            multi_headers.setdefault(name.lower(), []).append(value)
-    headers = {name: ",".join(values) if name != "cookie" else "; ".join(values)
-               for name, values in multi_headers.items()}
+            key = name.lower()
+            if key in multi_headers:
+                multi_headers[key].append(value)
+                headers[key] = ("; " if key == "cookie" else ",").join(multi_headers[key])
+            else:
+                multi_headers[key] = [value]
+                headers[key] = value
     multi_query: dict[str, list[str]] = {}
     if event.get("multiValueQueryStringParameters"):
         for name, values in event["multiValueQueryStringParameters"].items():

@@ -157,7 +157,7 @@ class Response:
             return bytes(body), "application/octet-stream"
         if isinstance(body, str):
             return body.encode(), "text/plain; charset=utf-8"
-        return json.dumps(body, separators=(",", ":"), default=_json_default).encode(), JSON_TYPE
+        return _ENCODE(body).encode(), JSON_TYPE
 
     def __repr__(self) -> str:
         return f"<Response {self.status}>"
@@ -175,6 +175,10 @@ def _json_default(value: Any) -> Any:
     except (TypeError, ValueError):
         raise TypeError(f"{type(value).__name__} is not JSON serialisable") from None
     return int(as_float) if as_float.is_integer() else as_float
+
+
+# Built once: json.dumps with non-default options constructs a new JSONEncoder on every call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=_json_default).encode
 
 
 def coerce_response(result: Any) -> Response:

@@ -17,6 +17,8 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40, "CRIT
 _NAMES = {10: "DEBUG", 20: "INFO", 30: "WARN", 40: "ERROR", 50: "CRITICAL"}
 
 
+# One encoder for every line: json.dumps with non-default options builds a new JSONEncoder on each call.
+_ENCODE = json.JSONEncoder(default=str, separators=(",", ":")).encode
 _second_cache: list = [-1, ""]  # [whole second, its formatted prefix]: strftime once a second, not per line
 
 
@@ -127,7 +129,7 @@ class Logger:
         if self.redaction:
             record = redact_record(record)
             record["message"] = mask_text(str(message)) if not isinstance(message, str) else record["message"]
-        write_line(json.dumps(record, default=str, separators=(",", ":")), self.stream)
+        write_line(_ENCODE(record), self.stream)
 
 
 def error_fields(exc: BaseException) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from golive.local.apigw.access_log import flush_all, write_soon
 from golive.local.config import ConfigError, ServiceConfig, load_config
 
 
@@ -24,10 +25,8 @@ class PortInUse(ConfigError):
 
 
 def _print_function_log(record: Any) -> None:
-    from golive.local.apigw.access_log import flush_soon
-
-    sys.stderr.write(f"[{record.function}] {record.line}\n")
-    flush_soon(sys.stderr)
+    # batched: a request's START, output, END and REPORT lines (and a burst of requests') leave in one write
+    write_soon(sys.stderr, f"[{record.function}] {record.line}\n")
 
 
 async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000, *,
@@ -76,9 +75,12 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
             server.close()
             await server.wait_closed()
     finally:
-        if watcher is not None:
-            await watcher.stop()
-        await lambdas.stop()
+        try:
+            if watcher is not None:
+                await watcher.stop()
+            await lambdas.stop()
+        finally:
+            flush_all()  # the last access-log and function lines, before anyone reads the output
 
 
 async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:

@@ -80,7 +80,7 @@ class _Exchange:
 
     __slots__ = ("headers", "lambda_trace", "log", "path", "query", "raw_query", "request", "route", "trace_root")
 
-    def __init__(self, request: GatewayRequest) -> None:
+    def __init__(self, request: GatewayRequest, entropy: bytes) -> None:
         self.request = request
         target = request.target
         if not target.startswith("/"):  # absolute-form request target
@@ -93,29 +93,32 @@ class _Exchange:
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
         self.headers = headers
         self.route: RouteSpec | None = None
-        root = _trace_root(headers.get("x-amzn-trace-id"))
+        root = _trace_root(headers.get("x-amzn-trace-id"), entropy[:12])
         self.trace_root = root
-        self.lambda_trace = f"Root={root};Parent={os.urandom(8).hex()};Sampled=0"
+        self.lambda_trace = f"Root={root};Parent={entropy[12:20].hex()};Sampled=0"
         self.log: dict[str, Any] = {}
 
 
-def _trace_root(header: str | None) -> str:
+_ENTROPY_BYTES = 64  # one os.urandom read per request, sliced: trace root 12, parent 8, request id 16, ids 11 + 11
+
+
+def _trace_root(header: str | None, random: bytes) -> str:
     if header:
         for part in header.split(";"):
             key, _, value = part.strip().partition("=")
             if key == "Root" and value:
                 return value
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"1-{int(time.time()):08x}-{random.hex()}"
 
 
-def _uuid() -> str:
-    raw = os.urandom(16).hex()
+def _uuid(random: bytes | None = None) -> str:
+    raw = (random or os.urandom(16)).hex()
     return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{raw[16:20]}-{raw[20:]}"
 
 
-def _short_id() -> str:
+def _short_id(random: bytes | None = None) -> str:
     """An id shaped like API Gateway's extended request ids and HTTP API request ids (e.g. MKbB-HYDIAMEq0w=)."""
-    return base64.urlsafe_b64encode(os.urandom(11)).decode().replace("_", "-")
+    return base64.urlsafe_b64encode(random or os.urandom(11)).decode().replace("_", "-")
 
 
 def api_id_for(config: ServiceConfig) -> str:
@@ -191,9 +194,10 @@ class Gateway:
         """One request through API Gateway's pipeline; always answers, and always writes one access-log record."""
         started = time.perf_counter()
         epoch = time.time()
-        exchange = _Exchange(request)
-        request_id = _uuid() if self.rest else _short_id()
-        extended_id = _short_id()
+        entropy = os.urandom(_ENTROPY_BYTES)
+        exchange = _Exchange(request, entropy)
+        request_id = _uuid(entropy[20:36]) if self.rest else _short_id(entropy[36:47])
+        extended_id = _short_id(entropy[47:58])
         log = exchange.log
         log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,
                    sourceIp=request.client_ip, requestTime=request_time(epoch), requestTimeEpoch=int(epoch * 1000),
@@ -332,7 +336,13 @@ class Gateway:
                                               f"size ({MAX_REQUEST_EVENT_BYTES} bytes)")
             return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
         started = time.perf_counter()
-        task = asyncio.ensure_future(self.lambdas.invoke(route.function, payload, trace_id=exchange.lambda_trace))
+        submit = getattr(self.lambdas, "submit", None)  # LambdaService hands back its future: no Task per request
+        try:
+            task = (submit(route.function, payload, trace_id=exchange.lambda_trace) if submit is not None else
+                    asyncio.ensure_future(self.lambdas.invoke(route.function, payload, trace_id=exchange.lambda_trace)))
+        except Exception as exc:
+            task = asyncio.get_running_loop().create_future()
+            task.set_exception(exc)
         if not await _within(task, self.route_timeouts.get(route.key, self.integration_timeout)):
             # API Gateway stops waiting; the function runs on until its own timeout, as in AWS.
             log["integrationLatency"] = round((time.perf_counter() - started) * 1000)

@@ -34,6 +34,7 @@ ACCOUNT_ID = "123456789012"
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit for on-demand functions
 MEMORY_ALLOWANCE_MB = 64
 MEMORY_POLL_S = 0.05
+PEAK_REFRESH_S = 0.1  # a response re-reads the peak from /proc only when the last read is older than this
 RUNTIME_CLIENTS = ("golive", "awslambdaric")
 
 OUTCOMES = ("ok", "function_error", "timeout", "crash", "init_error", "throttled")
@@ -96,7 +97,8 @@ class _Job:
 
     def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
                  future: asyncio.Future[Invocation]) -> None:
-        self.request_id = str(uuid.uuid4())
+        raw = os.urandom(16).hex()  # a version-4 UUID, formatted without uuid.UUID's overhead
+        self.request_id = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) & 3]}{raw[17:20]}-{raw[20:]}"
         self.payload = payload
         self.trace_id = trace_id or _new_trace_id()
         self.client_context = client_context
@@ -162,6 +164,7 @@ class _Environment:
         self._status_fd: int | None = None
         self.spawn_task: asyncio.Task[None] | None = None  # held so the task is not garbage-collected
         self.peak_mb = 0
+        self.peak_read_at = -math.inf  # perf_counter() of the last /proc read (init, memory watch or a response)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def spawn(self) -> None:
@@ -414,7 +417,7 @@ class _Environment:
             return refused
         job = self.job
         self._drain()
-        peak = self._peak_mb()
+        peak = self._recent_peak_mb(job)
         if peak > self.function.memory:
             self._oom(job)
             return 202
@@ -430,7 +433,7 @@ class _Environment:
         self._drain()
         document = _json_object(body)
         error_type = error_type or str(document.get("errorType") or "Unhandled")
-        peak = self._peak_mb()
+        peak = self._recent_peak_mb(job)
         if error_type == "MemoryError" or document.get("errorType") == "MemoryError" or peak > self.function.memory:
             self._oom(job)  # the runtime hit RLIMIT_DATA: on Lambda the kernel would have killed it
             return 202
@@ -568,10 +571,18 @@ class _Environment:
             except OSError:
                 data = b""
             resident, peak = _status_mb(data, b"VmRSS:"), _status_mb(data, b"VmHWM:")
+            self.peak_read_at = time.perf_counter()
             if peak > self.peak_mb:
                 self.peak_mb = peak
             return resident, self.peak_mb
         return 0, self.peak_mb
+
+    def _recent_peak_mb(self, job: _Job) -> int:
+        """The peak for a result's REPORT line and memory check: /proc is read at most every PEAK_REFRESH_S (the
+        memory watch and earlier responses refresh it), except on a cold start's first invocation, which is read."""
+        if job.cold or time.perf_counter() - self.peak_read_at >= PEAK_REFRESH_S:
+            return self._peak_mb()
+        return self.peak_mb
 
     def _resident_mb(self) -> int:
         return self._memory_mb()[0]
@@ -679,6 +690,11 @@ class LambdaService:
     async def invoke(self, function: str, payload: bytes, *, trace_id: str | None = None,
                      client_context: str | None = None) -> Invocation:
         """Run one synchronous invocation (RequestResponse) of a function."""
+        return await self.submit(function, payload, trace_id=trace_id, client_context=client_context)
+
+    def submit(self, function: str, payload: bytes, *, trace_id: str | None = None,
+               client_context: str | None = None) -> asyncio.Future[Invocation]:
+        """invoke() without a coroutine: the invocation's future, for callers on the hot path (no Task each)."""
         pool = self.pools.get(function)
         if pool is None:
             raise KeyError(f"no function {function!r} in {self.config.root}/golive.toml; "
@@ -690,9 +706,10 @@ class LambdaService:
         environment = self._acquire(pool)
         if environment is None:
             pool.stats.throttles += 1
-            return self._throttled(pool, job)
+            future.set_result(self._throttled(pool, job))
+            return future
         environment.assign(job)
-        return await future
+        return future
 
     def reload(self, config: ServiceConfig | None = None) -> None:
         """Recycle environments after a code change: idle ones now, busy ones after their invocation."""

@@ -17,6 +17,7 @@ NEXT_PATH = PREFIX + "invocation/next"
 INIT_ERROR_PATH = PREFIX + "init/error"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's synchronous response limit: 6,291,556 bytes
 _MAX_HEAD_BYTES = 64 * 1024
+_NEXT_REQUEST = b"GET " + NEXT_PATH.encode() + b" "
 
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
@@ -53,6 +54,9 @@ def _response(status: int, body: bytes, headers: Iterable[tuple[str, str]] = ())
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
+_RESULT_ANSWERS = {status: _response(status, _BODIES[status]) for status in (202, 400, 403, 413)}
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection from the runtime client; parses requests and hands them to the API."""
 
@@ -63,6 +67,7 @@ class _Connection(asyncio.Protocol):
         self.head: tuple[str, str, dict[str, str], int] | None = None  # method, path, headers, body offset
         self.continued = False
         self.close_after = False
+        self.held = b""  # a 202 held back to leave in the same write as the next event (pipelined /next)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -82,6 +87,8 @@ class _Connection(asyncio.Protocol):
     def send(self, payload: bytes) -> None:
         if self.transport is None:
             return
+        if self.held:
+            payload, self.held = self.held + payload, b""
         self.transport.write(payload)
         if self.close_after:
             self.transport.close()
@@ -125,6 +132,14 @@ class _Connection(asyncio.Protocol):
         self.head = None
         self.api.dispatch(self, method, path, headers, body)
         return True
+
+    def hold_or_send(self, payload: bytes) -> None:
+        """Send a result's answer, or, when the runtime already pipelined its GET /next behind the result (golive's
+        worker does), hold it to leave in one write with the next event: the runtime reads both answers anyway."""
+        if not self.close_after and self.buffer.startswith(_NEXT_REQUEST):
+            self.held += payload
+        else:
+            self.send(payload)
 
     def _maybe_continue(self, headers: dict[str, str]) -> None:
         # libcurl (awslambdaric's native client) asks before sending large bodies
@@ -218,7 +233,7 @@ class RuntimeAPI:
                 else:
                     status = self.handler.on_response(
                         request_id, body, headers.get("content-type", "application/json"))
-                connection.send(_response(status, _BODIES[status]))
+                connection.hold_or_send(_RESULT_ANSWERS[status])
                 return
             if action == "error":
                 status = self.handler.on_error(request_id, body, headers.get("lambda-runtime-function-error-type", ""))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -18,11 +20,24 @@ FIELDS = ("requestId", "extendedRequestId", "ip", "sourceIp", "requestTime", "re
 _NUMERIC = frozenset({"requestTimeEpoch", "status", "responseLength", "responseLatency", "integrationLatency",
                       "integrationStatus", "authorizerStatus", "authorizerLatency"})
 _DEFAULTS = {name: None if name in _NUMERIC else "-" for name in FIELDS}
+FLUSH_DELAY_S = 0.015  # buffered log lines reach the stream within this delay ...
+FLUSH_BYTES = 64 * 1024  # ... or as soon as this much is waiting
+
+
+class _RequestTime:
+    """$context.requestTime, formatted once per second (requests in the same second share the string)."""
+
+    second = -1
+    value = ""
 
 
 def request_time(epoch: float) -> str:
     """$context.requestTime: CLF-formatted, e.g. 21/Nov/2025:04:26:03 +0000."""
-    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch))
+    second = int(epoch)
+    if second != _RequestTime.second:
+        _RequestTime.value = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))
+        _RequestTime.second = second
+    return _RequestTime.value
 
 
 class AccessLog:
@@ -31,17 +46,17 @@ class AccessLog:
     def __init__(self, *, stream: TextIO | None = None, enabled: bool = True,
                  callback: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.stream, self.enabled, self.callback = stream, enabled, callback
+        self._encode = json.JSONEncoder(separators=(",", ":")).encode
 
     def emit(self, values: dict[str, Any]) -> dict[str, Any]:
-        record = dict(_DEFAULTS)
+        record = _DEFAULTS.copy()  # C-level copy and update: cheaper than building the dict field by field
         record.update(values)
-        for name, value in values.items():
-            if value is None and name not in _NUMERIC:
-                record[name] = "-"
+        if None in values.values():  # rare: an absent text value is "-" as in API Gateway, a number null
+            for name, value in values.items():
+                if value is None and name not in _NUMERIC:
+                    record[name] = "-"
         if self.enabled:
-            stream = self.stream or sys.stdout
-            stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-            flush_soon(stream)
+            write_soon(self.stream or sys.stdout, self._encode(record) + "\n")
         if self.callback is not None:
             try:
                 self.callback(record)
@@ -50,27 +65,78 @@ class AccessLog:
         return record
 
 
-_pending: set[int] = set()
+class _Batch:
+    """Lines waiting for one stream: written with one write and one flush when the timer fires or at FLUSH_BYTES.
+    Clouds may run in several threads (tests do), so the list is guarded and a timer is never cancelled across
+    threads: a stale one just finds nothing to write."""
 
+    __slots__ = ("lines", "lock", "size", "stream", "timer_loop")
 
-def flush_soon(stream: TextIO) -> None:
-    """Flush once the event loop has run the ready callbacks: one flush for a burst of lines, none lost on a
-    quiet server. Without a running loop, flush now."""
-    key = id(stream)
-    if key in _pending:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        stream.flush()
-        return
-    _pending.add(key)
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lines: list[str] = []
+        self.size = 0
+        self.lock = threading.Lock()
+        self.timer_loop: asyncio.AbstractEventLoop | None = None  # the loop whose timer will flush, if any
 
-    def flush() -> None:
-        _pending.discard(key)
+    def add(self, text: str, loop: asyncio.AbstractEventLoop) -> None:
+        with self.lock:
+            self.lines.append(text)
+            self.size += len(text)
+            if self.size >= FLUSH_BYTES:
+                self._write()
+            elif self.timer_loop is not loop or loop.is_closed():
+                self.timer_loop = loop
+                loop.call_later(FLUSH_DELAY_S, self.flush)
+
+    def flush(self) -> None:
+        with self.lock:
+            self.timer_loop = None
+            self._write()
+
+    def _write(self) -> None:
+        lines, self.lines, self.size = self.lines, [], 0
         try:
-            stream.flush()
+            if lines:
+                self.stream.write("".join(lines))
+            self.stream.flush()
         except (OSError, ValueError):
             pass
 
-    loop.call_soon(flush)
+
+_batches: dict[int, _Batch] = {}
+_batches_lock = threading.Lock()
+
+
+def write_soon(stream: TextIO, text: str) -> None:
+    """Write text to stream within FLUSH_DELAY_S (at once without a running event loop): a burst of lines costs one
+    write and one flush, and a quiet server still shows each line promptly. flush_all() writes what is waiting."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        flush_all()  # what is waiting goes first, in order
+        stream.write(text)
+        stream.flush()
+        return
+    batch = _batches.get(id(stream))
+    if batch is None or batch.stream is not stream:
+        with _batches_lock:
+            batch = _batches.get(id(stream))
+            if batch is None or batch.stream is not stream:
+                if batch is not None:
+                    batch.flush()  # an old stream whose id was reused
+                if not _batches:
+                    atexit.register(flush_all)  # never lose a line when a loop ends with a timer pending
+                batch = _batches[id(stream)] = _Batch(stream)
+    batch.add(text, loop)
+
+
+def flush_soon(stream: TextIO) -> None:
+    """Flush what was written to stream directly within FLUSH_DELAY_S (one flush for a burst of writes)."""
+    write_soon(stream, "")
+
+
+def flush_all() -> None:
+    """Write and flush every waiting line now (on stop, and at interpreter exit)."""
+    for batch in list(_batches.values()):
+        batch.flush()

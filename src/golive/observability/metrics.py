@@ -44,7 +44,6 @@ class Metrics:
         self._dimensions: dict[str, str] = {}
         self._metadata: dict[str, Any] = {}
         self._directive_cache: dict[tuple, str] = {}
-        self._fast_cache: dict[tuple, str] = {}
 
     def add(self, name: str, value: float = 1, unit: str = "Count", resolution: int = 60) -> None:
         """Record a custom metric (repeated names accumulate values, as EMF arrays)."""
@@ -86,10 +85,6 @@ class Metrics:
         if self.disabled:
             self._reset()
             return []
-        custom = self._custom
-        if route is not None and status is not None and len(custom) <= MAX_METRICS - len(ROUTE_METRICS) and all(
-                len(values) <= MAX_VALUES for _, _, values in custom.values()):
-            return [self._single_document(route, status, latency_ms, cold_start, now_ms)]
         entries: list[tuple[str, str, int, list[float], int]] = []  # name, unit, resolution, values, group
         if route is not None and status is not None:
             entries.append(("Latency", "Milliseconds", 60, [round(latency_ms or 0.0, 3)], 0))
@@ -105,8 +100,12 @@ class Metrics:
             return []
         timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
         namespace = self.namespace or self.service
-        lines: list[str] = []
-        pending = entries
+        if len(entries) <= MAX_METRICS and all(len(entry[3]) <= MAX_VALUES for entry in entries):
+            lines = [self._document(entries, namespace, route, timestamp)]  # the usual case: one document
+            pending = []
+        else:
+            lines = []
+            pending = entries
         while pending:
             chunk, later = [], []
             for name, unit, resolution, values, group in pending:
@@ -142,42 +141,6 @@ class Metrics:
             root.setdefault(field_name, value)
         values_json = _ENCODE(root)
         return f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{directives}}},{values_json[1:]}'
-
-    def _single_document(self, route: str, status: int, latency_ms: float | None, cold_start: bool,
-                         now_ms: int | None) -> str:
-        """The usual invocation: everything fits one document. Same output as the general path, built directly
-        (this runs on every request, so it skips the chunking the limits may need)."""
-        custom = self._custom
-        namespace = self.namespace or self.service
-        key = (namespace, cold_start, tuple((name, unit, res) for name, (unit, res, _) in custom.items()),
-               tuple(self._dimensions))
-        directives = self._fast_cache.get(key)
-        if directives is None:
-            chunk = [("Latency", "Milliseconds", 60, None, 0), ("Count", "Count", 60, None, 0),
-                     ("4xx", "Count", 60, None, 0), ("5xx", "Count", 60, None, 0)]
-            if cold_start:
-                chunk.append(("ColdStart", "Count", 60, None, 0))
-            chunk.extend((name, unit, res, None, 1) for name, (unit, res, _) in custom.items())
-            directives = json.dumps(self._directives(chunk, namespace), separators=(",", ":"))
-            if len(self._fast_cache) < 1024:
-                self._fast_cache[key] = directives
-        root: dict[str, Any] = {"service": self.service, "Latency": round(latency_ms or 0.0, 3), "Count": 1,
-                                "4xx": 1 if 400 <= status < 500 else 0, "5xx": 1 if status >= 500 else 0}
-        if cold_start:
-            root["ColdStart"] = 1
-        for name, (_unit, _res, values) in custom.items():
-            root[name] = values[0] if len(values) == 1 else values
-        root["route"] = route
-        if self._dimensions:
-            root.update(self._dimensions)
-        for field_name, value in self._metadata.items():
-            root.setdefault(field_name, value)
-        timestamp = now_ms if now_ms is not None else int(time.time() * 1000)
-        line = f'{{"_aws":{{"Timestamp":{timestamp},"CloudWatchMetrics":{directives}}},{_ENCODE(root)[1:]}'
-        write_line(line, self.stream)
-        if custom or self._dimensions or self._metadata:
-            self._reset()
-        return line
 
     def _directives(self, chunk: list, namespace: str) -> list[dict[str, Any]]:
         directives = []

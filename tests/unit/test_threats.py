@@ -83,6 +83,18 @@ def test_a_plain_text_body_is_scanned_too():
     assert _warnings(response)[0]["threats"][0]["location"] == "body"
 
 
+def test_a_body_that_only_looks_like_json_is_scanned_as_text_and_reaches_the_handler():
+    app = App("threats", health_path=None)
+
+    @app.post("/notes", public=True)
+    def notes(req):
+        return {"length": len(req.body)}
+
+    response = TestClient(app).post("/notes", body="{not json <script>", headers={"Content-Type": "text/plain"})
+    assert response.status == 200 and response.json() == {"length": 18}
+    assert _warnings(response)[0]["threats"][0] == {"kind": "xss", "location": "body", "sample": "<script"}
+
+
 def test_traversal_in_the_path_is_seen():
     client = TestClient(make_app())
     response = client.get("/files/..%2F..%2Fetc%2Fpasswd")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from golive.errors import HTTPError
 from golive.http import Request
 
 TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
@@ -45,7 +46,7 @@ def scan(request: Request) -> list[dict[str, str]]:
             try:
                 # The whole body parses once per request (Request.json caches it for validation too).
                 document = request.json if len(request.body) <= MAX_SCAN else json.loads(text)
-            except ValueError:
+            except (ValueError, HTTPError):  # Request.json reports bad JSON as a BadRequest: scan it as text
                 document = None
         if document is None:
             _check(text, "body", findings)

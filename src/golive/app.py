@@ -19,7 +19,7 @@ from golive.errors import (
     problem,
     problem_from,
 )
-from golive.http import Request, Response, coerce_response
+from golive.http import Request, Response, coerce_response, new_request_id
 from golive.observability.logging import logger
 from golive.observability.metrics import metrics
 from golive.observability.tracing import tracer
@@ -360,9 +360,4 @@ def _correlation_id(request: Request) -> str:
         value = request.headers.get(name)
         if value and _CORRELATION_OK.match(value):
             return value
-    return request.request_id or _new_id()
-
-
-def _new_id() -> str:
-    raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{raw[16:20]}-{raw[20:]}"
+    return request.request_id or new_request_id()

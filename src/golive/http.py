@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
 if TYPE_CHECKING:
@@ -12,6 +13,13 @@ JSON_TYPE = "application/json"
 PROBLEM_TYPE = "application/problem+json"
 
 _UNSET: Any = object()
+
+
+def new_request_id(random: bytes | None = None) -> str:
+    """A version-4 UUID as text, the shape of API Gateway's and Lambda's request ids (16 random bytes may be given;
+    formatted directly because the uuid module costs import time and a UUID object per call)."""
+    raw = (random or os.urandom(16)).hex()
+    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) & 3]}{raw[17:20]}-{raw[20:]}"
 
 
 class Request:

@@ -9,11 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from golive.events import is_text
-
-
-def _request_id() -> str:
-    raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+from golive.http import new_request_id
 
 
 def _body(body: bytes, headers: dict[str, str]) -> tuple[str | None, bool]:
@@ -55,7 +51,7 @@ def build_event(
                 query_pairs.append((key, item))
     elif query:
         query_pairs = list(query)
-    request_id = request_id or _request_id()
+    request_id = request_id or new_request_id()
     now = time.time()
     user_agent = next((v for k, v in pairs if k.lower() == "user-agent"), "")
     text, is_b64 = _body(body, dict(pairs))
@@ -164,7 +160,7 @@ class LambdaContext:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = memory_mb
-        self.aws_request_id = request_id or _request_id()
+        self.aws_request_id = request_id or new_request_id()
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()

@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from golive.errors import PHRASES, MethodNotAllowed, NotFound
+from golive.http import new_request_id
 from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, failure_location, load_app, load_handler
+from golive.observability.tracing import new_trace_id
 from golive.routing import Route, Router
 from golive.synth import LambdaContext, build_event
 
@@ -95,7 +97,7 @@ def request_to_event(
     if server_port is not None:
         pairs.append(("X-Forwarded-Port", str(server_port)))
     if not any(k.lower() == "x-amzn-trace-id" for k, _ in pairs):
-        pairs.append(("X-Amzn-Trace-Id", new_trace_id()))
+        pairs.append(("X-Amzn-Trace-Id", f"Root={new_trace_id()}"))
     return build_event(kind, method.upper(), path, headers=pairs, query=query, body=body, stage=stage,
                        resource=resource, path_params=path_params or None, source_ip=source_ip,
                        stage_variables=stage_variables, request_id=request_id)
@@ -188,13 +190,6 @@ def _request_id_header(kind: str) -> str:
     return "Apigw-Requestid" if kind == "v2" else "x-amzn-RequestId"
 
 
-def new_request_id() -> str:
-    raw = os.urandom(16).hex()
-    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
-
-
-def new_trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
 
 
 # -- the service: functions, their routes, one invocation at a time ------------------------------------------

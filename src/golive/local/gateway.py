@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from golive.http import new_request_id
 from golive.local.apigw import authorizers
 from golive.local.apigw.access_log import AccessLog, request_time
 from golive.local.apigw.apikeys import UsagePlan
@@ -41,6 +42,7 @@ from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.config import ConfigError, ServiceConfig
+from golive.observability.tracing import new_trace_id, parse_xray
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota (REST and HTTP APIs)
 REST_INTEGRATION_TIMEOUT = 29.0  # seconds, API Gateway quotas
@@ -103,17 +105,8 @@ _ENTROPY_BYTES = 64  # one os.urandom read per request, sliced: trace root 12, p
 
 
 def _trace_root(header: str | None, random: bytes) -> str:
-    if header:
-        for part in header.split(";"):
-            key, _, value = part.strip().partition("=")
-            if key == "Root" and value:
-                return value
-    return f"1-{int(time.time()):08x}-{random.hex()}"
-
-
-def _uuid(random: bytes | None = None) -> str:
-    raw = (random or os.urandom(16)).hex()
-    return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{raw[16:20]}-{raw[20:]}"
+    """The incoming X-Amzn-Trace-Id's root, or a new one made from the request's random bytes."""
+    return parse_xray(header)[0] or new_trace_id(random=random)
 
 
 def _short_id(random: bytes | None = None) -> str:
@@ -196,7 +189,7 @@ class Gateway:
         epoch = time.time()
         entropy = os.urandom(_ENTROPY_BYTES)
         exchange = _Exchange(request, entropy)
-        request_id = _uuid(entropy[20:36]) if self.rest else _short_id(entropy[36:47])
+        request_id = new_request_id(entropy[20:36]) if self.rest else _short_id(entropy[36:47])
         extended_id = _short_id(entropy[47:58])
         log = exchange.log
         log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,

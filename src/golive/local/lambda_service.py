@@ -26,8 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from golive.http import new_request_id
 from golive.local.config import FunctionConfig, ServiceConfig
 from golive.local.runtime_api import RuntimeAPI
+from golive.observability.logging import iso_now
+from golive.observability.tracing import new_trace_id
 
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 ACCOUNT_ID = "123456789012"
@@ -73,11 +76,6 @@ class Invocation:
         return self.outcome == "ok"
 
 
-def utc_timestamp(now: float | None = None) -> str:
-    now = time.time() if now is None else now
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
-
-
 def exit_description(returncode: int | None) -> str:
     """How Lambda words a runtime's exit: 'exit status 3', 'signal: killed', 'signal: segmentation fault'."""
     if returncode is None or returncode >= 0:
@@ -97,8 +95,7 @@ class _Job:
 
     def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
                  future: asyncio.Future[Invocation]) -> None:
-        raw = os.urandom(16).hex()  # a version-4 UUID, formatted without uuid.UUID's overhead
-        self.request_id = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-{'89ab'[int(raw[16], 16) & 3]}{raw[17:20]}-{raw[20:]}"
+        self.request_id = new_request_id()
         self.payload = payload
         self.trace_id = trace_id or _new_trace_id()
         self.client_context = client_context
@@ -111,7 +108,7 @@ class _Job:
 
 
 def _new_trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0"
+    return f"Root={new_trace_id()};Parent={os.urandom(8).hex()};Sampled=0"
 
 
 class _Stats:
@@ -477,7 +474,7 @@ class _Environment:
             return
         self._drain()
         message = f"Task timed out after {self.function.timeout:.2f} seconds"
-        self._platform(job, f"{utc_timestamp()} {job.request_id} {message}")
+        self._platform(job, f"{iso_now()} {job.request_id} {message}")
         payload = json.dumps({"errorType": "Sandbox.Timedout",
                               "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
         self.kill()

@@ -17,8 +17,9 @@ def _id(nbytes: int = 8) -> str:
     return os.urandom(nbytes).hex()
 
 
-def new_trace_id(now: float | None = None) -> str:
-    return f"1-{int(now or time.time()):08x}-{_id(12)}"
+def new_trace_id(now: float | None = None, random: bytes | None = None) -> str:
+    """A new X-Ray trace id (1-<epoch seconds, hex>-<96 random bits>); 12 random bytes may be given."""
+    return f"1-{int(now or time.time()):08x}-{random.hex() if random else _id(12)}"
 
 
 def _hex(text: str, length: int) -> bool:

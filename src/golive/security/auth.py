@@ -27,11 +27,10 @@ class Identity:
         self.principal, self.claims, self.scopes, self.roles, self.source = principal, claims, scopes, roles, source
 
 
-def _scopes(claims: dict[str, Any]) -> set[str]:
+def token_scopes(claims: dict[str, Any]) -> list[str]:
+    """The scopes a token grants, in token order: a space-separated `scope` (OAuth) or a `scp` list (Azure, Okta)."""
     raw = claims.get("scope", claims.get("scp", ""))
-    if isinstance(raw, str):
-        return set(raw.split())
-    return {str(s) for s in raw or []}
+    return raw.split() if isinstance(raw, str) else [str(s) for s in raw or []]
 
 
 def _roles(claims: dict[str, Any], claim: str) -> set[str]:
@@ -157,7 +156,8 @@ class JWTAuth:
         if token is None:
             return None
         claims = self.verify(token)
-        return Identity(str(claims.get("sub", "")), claims, _scopes(claims), _roles(claims, self.roles_claim), "jwt")
+        return Identity(str(claims.get("sub", "")), claims, set(token_scopes(claims)),
+                        _roles(claims, self.roles_claim), "jwt")
 
     def verify(self, token: str) -> dict[str, Any]:
         import jwt
@@ -245,7 +245,7 @@ class GatewayAuth:
         if not claims:
             return None
         principal = str(claims.get("sub") or claims.get("principalId") or "")
-        return Identity(principal, claims, _scopes(claims), _roles(claims, self.roles_claim), "gateway")
+        return Identity(principal, claims, set(token_scopes(claims)), _roles(claims, self.roles_claim), "gateway")
 
 
 def authorize(identity: Identity, scopes: list[str], roles: list[str]) -> None:

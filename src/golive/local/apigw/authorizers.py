@@ -293,6 +293,7 @@ class JWTAuthorizer(Authorizer):
 
     async def authorize(self, request: AuthRequest) -> AuthResult:
         from golive.errors import HTTPError
+        from golive.security.auth import token_scopes
 
         values = _identity_values(self.sources, request)
         if not values:
@@ -314,7 +315,7 @@ class JWTAuthorizer(Authorizer):
             presented = presented if isinstance(presented, list) else [presented]
             if not any(a in self.audience for a in presented):
                 return self._unauthorized("invalid_token", "the token audience is not accepted")
-        scopes = _scopes(claims)
+        scopes = token_scopes(claims)
         if request.scopes and not set(request.scopes) <= set(scopes):
             if self.api_type == "http":
                 return AuthResult("ACCESS_DENIED", status=403, message="insufficient scope", headers=[
@@ -336,11 +337,6 @@ def _www(error: str, description: str, scope: str = "") -> tuple[str, str]:
     from golive.local.apigw.responses import www_authenticate
 
     return www_authenticate(error, description, scope)
-
-
-def _scopes(claims: dict[str, Any]) -> list[str]:
-    raw = claims.get("scope", claims.get("scp", ""))
-    return raw.split() if isinstance(raw, str) else [str(s) for s in raw or []]
 
 
 def plan(config: ServiceConfig) -> str:

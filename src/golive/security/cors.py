@@ -35,12 +35,20 @@ class CORS:
         origin = origin.rstrip("/").lower()
         return self._any or origin in self._exact or any(p.match(origin) for p in self._patterns)
 
+    def allow_origin(self, origin: str | None) -> str | None:
+        """The Access-Control-Allow-Origin value for this origin, or None when it is refused: "*" for an open API
+        without credentials, else the origin itself (never "*" with credentials)."""
+        if not self.allowed(origin):
+            return None
+        return "*" if self._any and not self.allow_credentials else origin
+
     def decorate(self, response: Response, origin: str | None) -> None:
         """Add CORS headers to an actual (non-preflight) response."""
         add_vary(response)
-        if not self.allowed(origin):
+        allowed = self.allow_origin(origin)
+        if allowed is None:
             return
-        response.headers["Access-Control-Allow-Origin"] = "*" if self._any and not self.allow_credentials else origin  # type: ignore[assignment]
+        response.headers["Access-Control-Allow-Origin"] = allowed
         if self.allow_credentials:
             response.headers["Access-Control-Allow-Credentials"] = "true"
         if self.expose_headers:
@@ -51,7 +59,8 @@ class CORS:
         """The answer to an OPTIONS preflight: 204 with the grants, or 403 when origin or method is refused."""
         response = Response(None, 204)
         add_vary(response)
-        if not self.allowed(origin) or request_method.upper() not in methods:
+        allowed = self.allow_origin(origin)
+        if allowed is None or request_method.upper() not in methods:
             response.status = 403
             return response
         allowed_headers = {h.lower() for h in self.allow_headers}
@@ -59,7 +68,7 @@ class CORS:
         if any(h.lower() not in allowed_headers for h in asked):
             response.status = 403
             return response
-        response.headers["Access-Control-Allow-Origin"] = "*" if self._any and not self.allow_credentials else origin  # type: ignore[assignment]
+        response.headers["Access-Control-Allow-Origin"] = allowed
         response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
         response.headers["Access-Control-Allow-Headers"] = ", ".join(self.allow_headers)
         response.headers["Access-Control-Max-Age"] = str(self.max_age)

@@ -28,16 +28,11 @@ class GatewayCORS:
         self.methods = [m.upper() for m in spec.get("methods", spec.get("allow_methods", []))]
         self.api_type = api_type
 
-    def _origin(self, origin: str | None) -> str | None:
-        if not self.rules.allowed(origin):
-            return None
-        return "*" if "*" in self.rules.allow_origins and not self.rules.allow_credentials else origin
-
     def preflight(self, origin: str | None, methods: list[str]) -> tuple[int, list[tuple[str, str]]]:
         """Status and headers of the answer to OPTIONS with Origin and Access-Control-Request-Method."""
         status = 204 if self.api_type == "http" else 200
         headers: list[tuple[str, str]] = []
-        allowed = self._origin(origin)
+        allowed = self.rules.allow_origin(origin)
         if allowed is None:
             return status, headers
         headers.append(("Access-Control-Allow-Origin", allowed))
@@ -51,7 +46,7 @@ class GatewayCORS:
 
     def decorate(self, headers: list[tuple[str, str]], origin: str | None) -> None:
         """CORS headers on an actual response (they replace the function's own on an HTTP API)."""
-        allowed = self._origin(origin)
+        allowed = self.rules.allow_origin(origin)
         if allowed is None:
             return
         if self.api_type == "http":

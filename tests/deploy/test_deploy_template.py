@@ -338,3 +338,20 @@ def test_gateway_errors_are_problem_json_echoing_x_request_id_unless_aws_default
     config = service / "golive.toml"
     config.write_text(config.read_text().replace("[api]\n", '[api]\ngateway_responses = "aws"\n', 1))
     assert "GatewayResponses" not in render(service)["Resources"]["Api"]["Properties"]
+
+
+def test_functions_get_the_cors_origins_in_aws_as_they_do_locally(tmp_path):
+    from golive.local.config import load_config
+
+    service = copy_service("users_like", tmp_path / "svc")
+    config = service / "golive.toml"
+    text = config.read_text()
+    text = "\n".join(line for line in text.splitlines() if "cors" not in line.lower())  # drop any CORS setting
+    config.write_text(text.replace("[api]\n", '[api]\ncors = { origins = ["https://a.example.com", '
+                                               '"https://b.example.com"] }\n', 1) + "\n")
+    template = render(service)
+    expected = "https://a.example.com,https://b.example.com"
+    for function in resources_of(template, "AWS::Serverless::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["GOLIVE_CORS_ALLOW_ORIGINS"] == expected
+    loaded = load_config(service)
+    assert loaded.local_environment(loaded.functions["api"])["GOLIVE_CORS_ALLOW_ORIGINS"] == expected

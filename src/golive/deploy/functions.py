@@ -67,12 +67,8 @@ def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPla
     log_group = log_group_id(name)
     add_log_group(b, log_group, sub(f"/aws/lambda/${{AWS::StackName}}-{name}"), f"function {name}")
     role = add_role(b, name, log_group)
-    environment: dict[str, Any] = {
-        "GOLIVE_SERVICE": b.service.name,
-        "GOLIVE_VERSION": b.service.config.version,
-        "GOLIVE_STAGE": b.service.stage,
-        **auth.environment,
-    }
+    environment: dict[str, Any] = {**b.service.config.service_environment(), "GOLIVE_STAGE": b.service.stage,
+                                   **auth.environment}  # the stage may come from --stage
     for table in b.service.config.tables:
         spec = table_settings(b.service.config, table)
         if name in spec["functions"]:

@@ -72,23 +72,30 @@ class ServiceConfig:
     def dev_secret(self) -> str:
         return self.auth.get("dev_secret") or DEFAULT_DEV_SECRET
 
+    @property
+    def cors_origins(self) -> list[str]:
+        """[api.cors] allow_origins (or its alias origins), as the functions receive them."""
+        cors = self.api.get("cors") or {}
+        origins = cors.get("allow_origins", cors.get("origins")) if isinstance(cors, dict) else None
+        return [str(origin) for origin in origins] if isinstance(origins, list) else []
+
+    def service_environment(self) -> dict[str, str]:
+        """Variables every function gets, locally and in the deployed template alike."""
+        env = {"GOLIVE_SERVICE": self.service, "GOLIVE_VERSION": self.version, "GOLIVE_STAGE": self.stage}
+        if self.cors_origins:
+            # A proxy integration's answers get no CORS headers from API Gateway: the function adds them.
+            env["GOLIVE_CORS_ALLOW_ORIGINS"] = ",".join(self.cors_origins)
+        return env
+
     def local_environment(self, function: FunctionConfig) -> dict[str, str]:
         """Environment variables a function gets when run locally (golive dev, invoke, local cloud)."""
-        env = {
-            "GOLIVE_SERVICE": self.service,
-            "GOLIVE_VERSION": self.version,
-            "GOLIVE_STATE_DIR": str(self.state_dir),
-            "GOLIVE_STAGE": self.stage,
-        }
+        env = {**self.service_environment(), "GOLIVE_STATE_DIR": str(self.state_dir)}
         if self.auth.get("type", "jwt") == "jwt" and self.auth:
             env["GOLIVE_JWT_SECRET"] = self.dev_secret
             if self.auth.get("issuer"):
                 env["GOLIVE_JWT_ISSUER"] = self.auth["issuer"]
             if self.auth.get("audience"):
                 env["GOLIVE_JWT_AUDIENCE"] = self.auth["audience"]
-        origins = (self.api.get("cors") or {}).get("allow_origins")
-        if origins:
-            env["GOLIVE_CORS_ALLOW_ORIGINS"] = ",".join(origins)
         env.update({k: str(v) for k, v in function.environment.items()})
         return env
 

@@ -83,8 +83,12 @@ class _InstantLambdas:
     result = json.dumps({"statusCode": 200, "headers": {"Content-Type": "application/json"},
                          "body": json.dumps({"ok": True})}).encode()
 
-    async def invoke(self, function: str, payload: bytes, **_: Any) -> Invocation:
-        return Invocation(request_id="00000000-0000-4000-8000-000000000000", outcome="ok", payload=self.result)
+    def submit(self, function: str, payload: bytes, **_: Any) -> asyncio.Future[Invocation]:
+        """LambdaService.submit's shape: the invocation's future, here already answered."""
+        future = asyncio.get_running_loop().create_future()
+        future.set_result(Invocation(request_id="00000000-0000-4000-8000-000000000000", outcome="ok",
+                                     payload=self.result))
+        return future
 
 
 def _load_worker_module() -> Any:

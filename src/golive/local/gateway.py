@@ -329,10 +329,9 @@ class Gateway:
                                               f"size ({MAX_REQUEST_EVENT_BYTES} bytes)")
             return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
         started = time.perf_counter()
-        submit = getattr(self.lambdas, "submit", None)  # LambdaService hands back its future: no Task per request
         try:
-            task = (submit(route.function, payload, trace_id=exchange.lambda_trace) if submit is not None else
-                    asyncio.ensure_future(self.lambdas.invoke(route.function, payload, trace_id=exchange.lambda_trace)))
+            # LambdaService hands back the invocation's future itself: no Task per request.
+            task = self.lambdas.submit(route.function, payload, trace_id=exchange.lambda_trace)
         except Exception as exc:
             task = asyncio.get_running_loop().create_future()
             task.set_exception(exc)

@@ -131,11 +131,6 @@ def write_soon(stream: TextIO, text: str) -> None:
     batch.add(text, loop)
 
 
-def flush_soon(stream: TextIO) -> None:
-    """Flush what was written to stream directly within FLUSH_DELAY_S (one flush for a burst of writes)."""
-    write_soon(stream, "")
-
-
 def flush_all() -> None:
     """Write and flush every waiting line now (on stop, and at interpreter exit)."""
     for batch in list(_batches.values()):

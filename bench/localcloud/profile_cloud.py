@@ -83,11 +83,13 @@ class _InstantLambdas:
     result = json.dumps({"statusCode": 200, "headers": {"Content-Type": "application/json"},
                          "body": json.dumps({"ok": True})}).encode()
 
-    def submit(self, function: str, payload: bytes, **_: Any) -> asyncio.Future[Invocation]:
-        """LambdaService.submit's shape: the invocation's future, here already answered."""
+    def submit(self, function: str, payload: bytes, *, on_done: Any = None, **_: Any) -> asyncio.Future[Invocation]:
+        """LambdaService.submit's shape: the invocation's future, here already answered (and on_done called)."""
         future = asyncio.get_running_loop().create_future()
-        future.set_result(Invocation(request_id="00000000-0000-4000-8000-000000000000", outcome="ok",
-                                     payload=self.result))
+        invocation = Invocation(request_id="00000000-0000-4000-8000-000000000000", outcome="ok", payload=self.result)
+        future.set_result(invocation)
+        if on_done is not None:
+            on_done(invocation)
         return future
 
 

@@ -8,6 +8,7 @@ import concurrent.futures
 import http.client
 import json
 import re
+import socket
 import time
 from pathlib import Path
 
@@ -394,6 +395,27 @@ def test_keep_alive_connection_serves_many_requests(kitchen: Cloud) -> None:
         connection.close()
     assert [r.status for r in replies] == [200] * 20
     assert len({r.headers["x-amzn-requestid"] for r in replies}) == 20
+
+
+def test_pipelined_requests_are_answered_in_order_by_the_same_warm_environment(kitchen: Cloud) -> None:
+    # /busy has a concurrency of 1: a second environment for the second request would be a throttle (500)
+    kitchen.get("/busy")  # warm
+    requests = b"".join(b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path
+                        for path in (b"/busy", b"/nowhere", b"/busy", b"/echo?n=4"))
+    with socket.create_connection(("127.0.0.1", kitchen.port), timeout=10) as connection:
+        connection.sendall(requests)
+        stream = connection.makefile("rb")
+        answers = []
+        for _ in range(4):
+            status = int(stream.readline().split()[1])
+            headers = {}
+            while (line := stream.readline().strip()):
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            answers.append((status, stream.read(int(headers["content-length"]))))
+    assert [status for status, _ in answers] == [200, 403, 200, 200], answers
+    assert answers[1][1] == b'{"message":"Missing Authentication Token"}'
+    assert json.loads(answers[3][1])["event"]["queryStringParameters"] == {"n": "4"}
 
 
 def test_code_and_config_changes_reload_routes_without_a_restart(tmp_path: Path) -> None:

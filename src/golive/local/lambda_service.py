@@ -90,16 +90,17 @@ def exit_description(returncode: int | None) -> str:
 class _Job:
     """One invocation travelling through an environment."""
 
-    __slots__ = ("client_context", "cold", "delivered_at", "done", "future", "lines", "payload", "request_id",
-                 "timer", "trace_id")
+    __slots__ = ("client_context", "cold", "delivered_at", "done", "future", "lines", "on_done", "payload",
+                 "request_id", "timer", "trace_id")
 
     def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
-                 future: asyncio.Future[Invocation]) -> None:
+                 future: asyncio.Future[Invocation], on_done: Callable[[Invocation], None] | None = None) -> None:
         self.request_id = new_request_id()
         self.payload = payload
         self.trace_id = trace_id or _new_trace_id()
         self.client_context = client_context
         self.future = future
+        self.on_done = on_done
         self.cold = False
         self.delivered_at: float | None = None
         self.lines: list[str] = []
@@ -347,16 +348,17 @@ class _Environment:
         function = self.function
         service = self.service
         now = time.time()
-        job.delivered_at = time.perf_counter()
-        if job.cold:
-            job.lines.extend(self.init_lines)
-        self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
         headers = [("Lambda-Runtime-Deadline-Ms", str(int((now + function.timeout) * 1000))),
                    ("Lambda-Runtime-Invoked-Function-Arn", service.function_arn(function)),
                    ("Lambda-Runtime-Trace-Id", job.trace_id)]
         if job.client_context:
             headers.append(("Lambda-Runtime-Client-Context", job.client_context))
+        job.delivered_at = time.perf_counter()
         self.api.deliver(job.request_id, job.payload, headers)
+        # the runtime has its event: the bookkeeping below overlaps with the function's run
+        if job.cold:
+            job.lines.extend(self.init_lines)
+        self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
         job.timer = service.loop.call_later(function.timeout, self._on_timeout, job)
         self.memory_timer = service.loop.call_later(MEMORY_POLL_S, self._watch_memory, job)
 
@@ -413,9 +415,9 @@ class _Environment:
         if refused is not None:
             return refused
         job = self.job
-        self._drain()
         peak = self._recent_peak_mb(job)
         if peak > self.function.memory:
+            self._drain()
             self._oom(job)
             return 202
         self._finish(job, "ok", body, memory_mb=peak)
@@ -524,7 +526,6 @@ class _Environment:
 
     def _finish(self, job: _Job, outcome: str, payload: bytes | None, error_type: str | None = None,
                 error_message: str | None = None, memory_mb: int | None = None) -> None:
-        job.done = True
         if job.timer is not None:
             job.timer.cancel()
         started = job.delivered_at or time.perf_counter()
@@ -535,6 +536,20 @@ class _Environment:
         init_ms = self.init_ms if job.cold else None
         billed = math.ceil(duration + (init_ms or 0.0))  # Lambda bills the init phase of on-demand cold starts
         peak = memory_mb if memory_mb is not None else min(self._peak_mb(), function.memory)
+        result = Invocation(request_id=job.request_id, outcome=outcome, payload=payload, error_type=error_type,
+                            error_message=error_message, duration_ms=duration, billed_ms=billed, init_ms=init_ms,
+                            max_memory_mb=peak, memory_mb=function.memory, cold_start=job.cold, logs=job.lines)
+        # The caller gets the answer first (the gateway writes its reply now); END and REPORT follow at once, into
+        # the same list of lines the Invocation holds.
+        if job.on_done is not None:
+            try:
+                job.on_done(result)
+            except Exception as exc:  # a broken consumer must not break the environment's bookkeeping
+                print(f"golive: invocation callback failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if not job.future.done():
+            job.future.set_result(result)
+        self._drain()  # what the function printed before it answered belongs to this invocation
+        job.done = True
         self._platform(job, f"END RequestId: {job.request_id}")
         report = (f"REPORT RequestId: {job.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
                   f"Memory Size: {function.memory} MB\tMax Memory Used: {peak} MB\t")
@@ -553,11 +568,6 @@ class _Environment:
             stats.crashes += 1
         elif outcome == "init_error":
             stats.init_errors += 1
-        result = Invocation(request_id=job.request_id, outcome=outcome, payload=payload, error_type=error_type,
-                            error_message=error_message, duration_ms=duration, billed_ms=billed, init_ms=init_ms,
-                            max_memory_mb=peak, memory_mb=function.memory, cold_start=job.cold, logs=job.lines)
-        if not job.future.done():
-            job.future.set_result(result)
 
     # -- memory -------------------------------------------------------------------------------
     def _memory_mb(self) -> tuple[int, int]:
@@ -690,8 +700,11 @@ class LambdaService:
         return await self.submit(function, payload, trace_id=trace_id, client_context=client_context)
 
     def submit(self, function: str, payload: bytes, *, trace_id: str | None = None,
-               client_context: str | None = None) -> asyncio.Future[Invocation]:
-        """invoke() without a coroutine: the invocation's future, for callers on the hot path (no Task each)."""
+               client_context: str | None = None,
+               on_done: Callable[[Invocation], None] | None = None) -> asyncio.Future[Invocation]:
+        """invoke() without a coroutine, for callers on the hot path (no Task each): returns the invocation's
+        future, and calls `on_done(invocation)` as soon as the result is known, before Lambda's END and REPORT
+        lines are written and before the future's callbacks run (possibly before submit returns: a throttle)."""
         pool = self.pools.get(function)
         if pool is None:
             raise KeyError(f"no function {function!r} in {self.config.root}/golive.toml; "
@@ -699,11 +712,14 @@ class LambdaService:
         if isinstance(payload, str):
             payload = payload.encode()
         future: asyncio.Future[Invocation] = self.loop.create_future()
-        job = _Job(payload, trace_id, client_context, future)
+        job = _Job(payload, trace_id, client_context, future, on_done)
         environment = self._acquire(pool)
         if environment is None:
             pool.stats.throttles += 1
-            future.set_result(self._throttled(pool, job))
+            throttled = self._throttled(pool, job)
+            future.set_result(throttled)
+            if on_done is not None:
+                on_done(throttled)
             return future
         environment.assign(job)
         return future

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
+from golive.local.apigw.access_log import request_time
 from golive.synth import build_event as synth_event
 
 # Lambda's synchronous payload limits: its error message quotes 6291556 bytes for responses.
@@ -24,26 +26,76 @@ class MalformedResponse(Exception):
 def build_event(api_type: str, method: str, path: str, raw_query: str, query: list[tuple[str, str]],
                 headers: list[tuple[str, str]], body: bytes, *, route_path: str, route_key: str,
                 params: dict[str, str], stage: str, stage_variables: dict[str, str], request_id: str,
-                extended_id: str, source_ip: str, binary_types: list[str], api_id: str) -> dict[str, Any]:
+                extended_id: str, source_ip: str, binary_types: list[str], api_id: str,
+                epoch: float | None = None) -> dict[str, Any]:
     """The proxy event for one request: payload v1 for a REST API, v2 for an HTTP API."""
-    kind = "v2" if api_type == "http" else "v1"
-    event = synth_event(kind, method, path, headers=headers, query=query, body=body, stage=stage,
+    if api_type != "http":
+        return _v1_event(method, path, query, headers, body, route_path, params, stage, stage_variables, request_id,
+                         extended_id, source_ip, binary_types, api_id, time.time() if epoch is None else epoch)
+    event = synth_event("v2", method, path, headers=headers, query=query, body=body, stage=stage,
                         resource=route_path, path_params=params or None, source_ip=source_ip,
                         stage_variables=stage_variables or None, request_id=request_id, api_id=api_id)
-    context = event["requestContext"]
-    if kind == "v1":
-        context["extendedRequestId"] = extended_id
-        if body:
-            # REST APIs pass a body base64-encoded only when its Content-Type is one of binaryMediaTypes.
-            content_type = _header(headers, "content-type")
-            if content_type and media_matches(content_type, binary_types):
-                event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
-            else:
-                event["body"], event["isBase64Encoded"] = body.decode("utf-8", "replace"), False
-    else:
-        event["routeKey"] = context["routeKey"] = route_key
-        event["rawQueryString"] = raw_query
+    event["routeKey"] = event["requestContext"]["routeKey"] = route_key
+    event["rawQueryString"] = raw_query
     return event
+
+
+def _v1_event(method: str, path: str, query: list[tuple[str, str]], headers: list[tuple[str, str]], body: bytes,
+              route_path: str, params: dict[str, str], stage: str, stage_variables: dict[str, str], request_id: str,
+              extended_id: str, source_ip: str, binary_types: list[str], api_id: str,
+              epoch: float) -> dict[str, Any]:
+    """A REST API's payload v1 event, built directly: the shape golive.synth builds for tests, without its generic
+    argument handling (this runs for every request through the local cloud's gateway)."""
+    multi_headers: dict[str, list[str]] = {}
+    user_agent: str | None = None
+    for key, value in headers:
+        values = multi_headers.get(key)
+        if values is None:
+            multi_headers[key] = [value]
+        else:
+            values.append(value)
+        if user_agent is None and len(key) == 10 and key.lower() == "user-agent":
+            user_agent = value
+    multi_query: dict[str, list[str]] = {}
+    for key, value in query:
+        values = multi_query.get(key)
+        if values is None:
+            multi_query[key] = [value]
+        else:
+            values.append(value)
+    text: str | None = None
+    is_b64 = False
+    if body:
+        # REST APIs pass a body base64-encoded only when its Content-Type is one of binaryMediaTypes.
+        content_type = _header(headers, "content-type")
+        if content_type and media_matches(content_type, binary_types):
+            text, is_b64 = base64.b64encode(body).decode(), True
+        else:
+            text = body.decode("utf-8", "replace")
+    stage_name = "prod" if stage == "$default" else stage
+    resource = route_path or path
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": params or None,
+        "stageVariables": stage_variables or None,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": api_id, "domainName": f"{api_id}.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": api_id, "extendedRequestId": extended_id, "httpMethod": method,
+            "identity": {"sourceIp": source_ip, "userAgent": user_agent or "", "accessKey": None, "accountId": None,
+                         "caller": None, "cognitoIdentityId": None, "user": None, "userArn": None},
+            "path": f"/{stage_name}{path}", "protocol": "HTTP/1.1", "requestId": request_id,
+            "requestTime": request_time(epoch), "requestTimeEpoch": int(epoch * 1000), "resourceId": "abc123",
+            "resourcePath": resource, "stage": stage_name,
+        },
+        "body": text,
+        "isBase64Encoded": is_b64,
+    }
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:

@@ -140,25 +140,44 @@ class _Record:
 class LambdaContext:
     """The context object a Python handler receives on Lambda."""
 
+    # Lambda sets these variables once per execution environment: read them once (configure()), not per
+    # invocation; five os.environ look-ups were most of the context's cost.
+    function_name: str | None = None
+    function_version: str | None = None
+    memory_limit_in_mb: str | None = None  # a string, as on Lambda
+    log_group_name: str | None = None
+    log_stream_name: str | None = None
+
+    @classmethod
+    def configure(cls) -> None:
+        env = os.environ
+        cls.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        cls.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        cls.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        cls.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        cls.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+
     def __init__(self, request_id: str, deadline_ms: int, function_arn: str, client_context: str | None,
                  cognito_identity: str | None) -> None:
-        env = os.environ
         self.aws_request_id = request_id
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")  # a string, as on Lambda
         self.invoked_function_arn = function_arn
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.client_context = None
         if client_context:
             values = json.loads(client_context)
             self.client_context = _Record(values)
             self.client_context.client = _Record(values.get("client"))
-        identity = json.loads(cognito_identity) if cognito_identity else {}
-        self.identity = _Record({"cognito_identity_id": identity.get("cognitoIdentityId"),
-                                 "cognito_identity_pool_id": identity.get("cognitoIdentityPoolId")})
+        self._cognito_identity = cognito_identity
+        self._identity: _Record | None = None
         self._deadline_ms = deadline_ms
+
+    @property
+    def identity(self) -> _Record:
+        """cognito_identity_id and cognito_identity_pool_id (None unless the caller sent a Cognito identity)."""
+        if self._identity is None:
+            identity = json.loads(self._cognito_identity) if self._cognito_identity else {}
+            self._identity = _Record({"cognito_identity_id": identity.get("cognitoIdentityId"),
+                                      "cognito_identity_pool_id": identity.get("cognitoIdentityPoolId")})
+        return self._identity
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._deadline_ms - int(time.time() * 1000))
@@ -294,6 +313,7 @@ def main() -> None:
     _die_with_parent()
     api, spec, _root = _prepare_process()
     client = RuntimeClient(api)
+    LambdaContext.configure()
     log_filter = _LambdaLogFilter()
     _configure_logging(log_filter)  # ~4 ms of cold start; handlers rely on logging.info() reaching the log
     try:

@@ -169,7 +169,7 @@ class _Environment:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def spawn(self) -> None:
-        address = await self.api.start()
+        address = await self.api.start(unix=self.service.runtime_client == "golive")
         if self.state == "dead":  # killed (reload, stop) before its process existed
             return
         service, function = self.service, self.function
@@ -181,6 +181,8 @@ class _Environment:
                                       "provisioned-concurrency" if self.prewarmed else "on-demand")
         if service.runtime_client == "golive":
             env["_GOLIVE_PARENT_PID"] = str(os.getpid())  # the worker removes it; see worker._die_with_parent
+            if self.api.unix_name:
+                env["_GOLIVE_RUNTIME_SOCKET"] = self.api.unix_name  # removed too; see worker.RuntimeClient
         # a new session, so the whole process group can be killed and a terminal's Ctrl-C reaches only the server
         self.process = subprocess.Popen(command, cwd=str(service.config.root), env=env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)

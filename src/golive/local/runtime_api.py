@@ -9,6 +9,8 @@ benchmarked, so every microsecond on this path counts.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -175,17 +177,29 @@ class RuntimeAPI:
     def __init__(self, handler: RuntimeHandler) -> None:
         self.handler = handler
         self.server: asyncio.Server | None = None
+        self.unix_server: asyncio.AbstractServer | None = None
         self.address = ""
+        self.unix_name = ""  # an abstract Unix socket's name (no leading NUL), when start(unix=True) made one
         self.connections: set[_Connection] = set()
         self.parked: _Connection | None = None  # the connection whose GET /next waits for an invocation
         self.pending: bytes | None = None  # an invocation delivered before the runtime asked for it
 
-    async def start(self) -> str:
-        """Listen on a free loopback port; returns the value for AWS_LAMBDA_RUNTIME_API."""
+    async def start(self, unix: bool = False) -> str:
+        """Listen on a free loopback port; returns the value for AWS_LAMBDA_RUNTIME_API. With `unix` (Linux), also
+        on an abstract Unix socket (self.unix_name) for golive's own runtime client: the same HTTP without the
+        TCP/IP stack, whose loopback processing was a tenth of the gateway process's CPU under load. Runtime
+        clients that know only host:port (awslambdaric) use the TCP port."""
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(lambda: _Connection(self), "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
         self.address = f"127.0.0.1:{port}"
+        if unix and sys.platform.startswith("linux"):
+            name = f"golive-runtime-{os.getpid()}-{port}"
+            try:
+                self.unix_server = await loop.create_unix_server(lambda: _Connection(self), "\0" + name)
+                self.unix_name = name
+            except OSError:
+                self.unix_server = None
         return self.address
 
     def deliver(self, request_id: str, payload: bytes, headers: Iterable[tuple[str, str]]) -> None:
@@ -198,9 +212,10 @@ class RuntimeAPI:
             self.pending = response
 
     def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        for server in (self.server, self.unix_server):
+            if server is not None:
+                server.close()
+        self.server = self.unix_server = None
         for connection in list(self.connections):
             if connection.transport is not None:
                 connection.transport.abort()

@@ -20,10 +20,11 @@ _ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 class RuntimeClient:
     """A minimal keep-alive HTTP/1.1 client for the Runtime API (one socket, Content-Length bodies)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, unix_name: str = "") -> None:
         host, _, port = address.rpartition(":")
         self.host = host
         self.address = (host, int(port))
+        self.unix_name = unix_name  # golive's local cloud also serves the Runtime API on this abstract Unix socket
         self.sock: socket.socket | None = None
         self.buffer = b""
         self._chunk = memoryview(bytearray(65536))
@@ -62,6 +63,15 @@ class RuntimeClient:
         return self._read_response()
 
     def _connect(self) -> None:
+        if self.unix_name:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect("\0" + self.unix_name)
+                self.sock = sock
+                return
+            except OSError:
+                sock.close()
+                self.unix_name = ""  # gone: the TCP address still answers
         self.sock = socket.create_connection(self.address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -309,10 +319,15 @@ def _prepare_process() -> tuple[str, str, str]:
     return os.environ["AWS_LAMBDA_RUNTIME_API"], handler, root
 
 
+def _runtime_socket() -> str:
+    """The abstract Unix socket golive's local cloud serves the Runtime API on (not part of Lambda's environment)."""
+    return os.environ.pop("_GOLIVE_RUNTIME_SOCKET", "")
+
+
 def main() -> None:
     _die_with_parent()
     api, spec, _root = _prepare_process()
-    client = RuntimeClient(api)
+    client = RuntimeClient(api, _runtime_socket())
     LambdaContext.configure()
     log_filter = _LambdaLogFilter()
     _configure_logging(log_filter)  # ~4 ms of cold start; handlers rely on logging.info() reaching the log

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import Protocol
@@ -20,6 +21,7 @@ INIT_ERROR_PATH = PREFIX + "init/error"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's synchronous response limit: 6,291,556 bytes
 _MAX_HEAD_BYTES = 64 * 1024
 _NEXT_REQUEST = b"GET " + NEXT_PATH.encode() + b" "
+_HEADER_FIELD = re.compile(r"([^:\r\n]*):([^\r\n]*)")
 
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
             405: "Method Not Allowed", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
@@ -65,11 +67,13 @@ class _Connection(asyncio.Protocol):
     def __init__(self, api: RuntimeAPI) -> None:
         self.api = api
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
+        self.buffer = bytearray()  # an unfinished request, kept until the rest arrives
         self.head: tuple[str, str, dict[str, str], int] | None = None  # method, path, headers, body offset
         self.continued = False
         self.close_after = False
         self.held = b""  # a 202 held back to leave in the same write as the next event (pipelined /next)
+        self._data: bytes | bytearray = b""  # what is being parsed, and where the next request in it starts
+        self._next_at = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -82,9 +86,23 @@ class _Connection(asyncio.Protocol):
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while self.transport is not None and self._parse_one():
-            pass
+        # Requests are parsed where they lie: in `data` itself when nothing was left over (the usual case, a
+        # result and the next GET /next in one read), otherwise in the buffer that collects a partial request.
+        if self.buffer:
+            self.buffer += data
+            data = self.buffer
+        self._data = data
+        position = 0
+        while self.transport is not None:
+            consumed = self._parse_at(data, position)
+            if consumed is None:
+                break
+            position = consumed
+        if data is self.buffer:
+            del self.buffer[:position]
+        elif position < len(data):
+            self.buffer += data[position:]
+        self._data = b""
 
     def send(self, payload: bytes) -> None:
         if self.transport is None:
@@ -95,50 +113,48 @@ class _Connection(asyncio.Protocol):
         if self.close_after:
             self.transport.close()
 
-    def _parse_one(self) -> bool:
-        """Dispatch one complete request from the buffer; False when more bytes are needed."""
+    def _parse_at(self, data: bytes | bytearray, start: int) -> int | None:
+        """Dispatch the request starting at `start`; the offset after it, or None when more bytes are needed."""
         if self.head is None:
-            end = self.buffer.find(b"\r\n\r\n")
+            end = data.find(b"\r\n\r\n", start)
             if end < 0:
-                if len(self.buffer) > _MAX_HEAD_BYTES:
+                if len(data) - start > _MAX_HEAD_BYTES:
                     self.close_after = True
                     self.send(_response(431, _BODIES[431]))
-                return False
-            lines = self.buffer[:end].decode("latin-1").split("\r\n")
-            parts = lines[0].split(" ")
-            if len(parts) != 3:
+                return None
+            head = _parse_head(bytes(data[start:end]))
+            if head is None:
                 self.close_after = True
                 self.send(_response(400, _MALFORMED))
-                return False
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            self.head = (parts[0], parts[1].split("?", 1)[0], headers, end + 4)
+                return None
+            method, path, headers = head
+            self.head = (method, path, headers, end + 4 - start)
             self.continued = False
             self.close_after = headers.get("connection", "").lower() == "close"
         method, path, headers, offset = self.head
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            decoded = _decode_chunked(self.buffer, offset)
+        offset += start
+        if "transfer-encoding" in headers and headers["transfer-encoding"].lower() == "chunked":
+            decoded = _decode_chunked(data, offset)
             if decoded is None:
                 self._maybe_continue(headers)
-                return False
+                return None
             body, consumed = decoded
         else:
             length = int(headers.get("content-length") or 0)
-            if len(self.buffer) < offset + length:
+            consumed = offset + length
+            if len(data) < consumed:
                 self._maybe_continue(headers)
-                return False
-            body, consumed = bytes(self.buffer[offset:offset + length]), offset + length
-        del self.buffer[:consumed]
+                return None
+            body = bytes(data[offset:consumed])
         self.head = None
+        self._next_at = consumed
         self.api.dispatch(self, method, path, headers, body)
-        return True
+        return consumed
 
     def hold_or_send(self, payload: bytes) -> None:
         """Send a result's answer, or, when the runtime already pipelined its GET /next behind the result (golive's
         worker does), hold it to leave in one write with the next event: the runtime reads both answers anyway."""
-        if not self.close_after and self.buffer.startswith(_NEXT_REQUEST):
+        if not self.close_after and self._data.startswith(_NEXT_REQUEST, self._next_at):
             self.held += payload
         else:
             self.send(payload)
@@ -150,7 +166,17 @@ class _Connection(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
-def _decode_chunked(buffer: bytearray, offset: int) -> tuple[bytes, int] | None:
+def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]] | None:
+    """Method, path (no query) and headers (lower-cased names) of a request head; None when it is malformed."""
+    request_line, _, fields = head.decode("latin-1").partition("\r\n")
+    parts = request_line.split(" ")
+    if len(parts) != 3:
+        return None
+    headers = {name.strip().lower(): value.strip() for name, value in _HEADER_FIELD.findall(fields)}
+    return parts[0], parts[1].partition("?")[0], headers
+
+
+def _decode_chunked(buffer: bytes | bytearray, offset: int) -> tuple[bytes, int] | None:
     """Body and end offset of a complete chunked body starting at offset, or None if incomplete."""
     chunks = []
     position = offset

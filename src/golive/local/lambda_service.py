@@ -43,7 +43,7 @@ RUNTIME_CLIENTS = ("golive", "awslambdaric")
 OUTCOMES = ("ok", "function_error", "timeout", "crash", "init_error", "throttled")
 
 
-@dataclass
+@dataclass(slots=True)
 class LogRecord:
     """One log line of a function, as CloudWatch would store it (stream: stdout, stderr or platform)."""
 
@@ -54,7 +54,7 @@ class LogRecord:
     timestamp: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Invocation:
     """The result of one synchronous invocation, with what Lambda reports about it."""
 
@@ -334,9 +334,11 @@ class _Environment:
             request_id = None
         self.service.log(self.function.name, request_id, stream, line)
 
-    def _platform(self, job: _Job, line: str) -> None:
-        job.lines.append(line)
-        self.service.log(self.function.name, job.request_id, "platform", line)
+    def _platform(self, job: _Job, *lines: str) -> None:
+        job.lines.extend(lines)
+        service, name, request_id = self.service, self.function.name, job.request_id
+        for line in lines:
+            service.log(name, request_id, "platform", line)
 
     # -- scheduling ---------------------------------------------------------------------------
     def assign(self, job: _Job) -> None:
@@ -572,12 +574,11 @@ class _Environment:
             job.future.set_result(result)
         self._drain()  # what the function printed before it answered belongs to this invocation
         job.done = True
-        self._platform(job, f"END RequestId: {job.request_id}")
         report = (f"REPORT RequestId: {job.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
                   f"Memory Size: {function.memory} MB\tMax Memory Used: {peak} MB\t")
         if init_ms is not None:
             report += f"Init Duration: {init_ms:.2f} ms\t"
-        self._platform(job, report)
+        self._platform(job, f"END RequestId: {job.request_id}", report)
         stats = self.pool.stats
         stats.invocations += 1
         if job.cold:
@@ -817,9 +818,10 @@ class LambdaService:
         return env
 
     def log(self, function: str, request_id: str | None, stream: str, line: str) -> None:
-        if self.on_log is not None:
+        on_log = self.on_log
+        if on_log is not None:
             try:
-                self.on_log(LogRecord(function, request_id, stream, line, time.time()))
+                on_log(LogRecord(function, request_id, stream, line, time.time()))
             except Exception as exc:  # a broken log sink must not break invocations
                 print(f"golive: on_log failed: {exc!r}", file=sys.stderr)
 

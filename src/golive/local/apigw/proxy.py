@@ -15,6 +15,7 @@ from golive.synth import build_event as synth_event
 MAX_RESPONSE_BYTES = 6291556
 MAX_REQUEST_EVENT_BYTES = 6291456
 _V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+_PLAIN_KEYS = frozenset({"statusCode", "headers", "body", "isBase64Encoded"})
 _DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer",
                       "proxy-connection"})
 
@@ -125,6 +126,9 @@ def v1_response(result: Any, accept: str | None, binary_types: list[str]) -> tup
     strings, body a string (base64-decoded when isBase64Encoded and the client accepts a binary media type)."""
     if not isinstance(result, dict):
         raise MalformedResponse(f"the result is {type(result).__name__}, not an object")
+    fast = _v1_plain(result)
+    if fast is not None:
+        return fast
     extra = set(result) - _V1_KEYS
     if extra:
         raise MalformedResponse(f"unexpected key(s) {', '.join(sorted(extra))}")
@@ -160,6 +164,39 @@ def v1_response(result: Any, accept: str | None, binary_types: list[str]) -> tup
     if not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", "application/json"))
     return status, headers, raw
+
+
+def _v1_plain(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """The usual result (an int statusCode, string headers, a string body, nothing base64 or multi-valued) in one
+    pass; None sends anything else through v1_response's full checks, which answer the same for this case."""
+    if not _PLAIN_KEYS.issuperset(result) or result.get("isBase64Encoded", False) is not False:
+        return None
+    status = result.get("statusCode", 200)
+    if type(status) is not int or not 100 <= status <= 599:
+        return None
+    body = result.get("body")
+    if body is None:
+        body = ""
+    elif type(body) is not str:
+        return None
+    single = result.get("headers")
+    headers: list[tuple[str, str]] = []
+    typed = False
+    if single:
+        if type(single) is not dict:
+            return None
+        for name, value in single.items():
+            if type(value) is not str or not name or "\r" in value or "\n" in value or "\r" in name \
+                    or "\n" in name:
+                return None
+            lower = name.lower()
+            if lower in _DROPPED:
+                continue
+            typed = typed or lower == "content-type"
+            headers.append((name, value))
+    if not typed:
+        headers.append(("Content-Type", "application/json"))
+    return status, headers, body.encode()
 
 
 def v2_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

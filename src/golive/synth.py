@@ -58,12 +58,8 @@ def build_event(
     if kind in ("v2", "url"):
         return _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, path_params, source_ip,
                    authorizer, stage_variables, request_id, api_id, now, user_agent)
-    multi_headers: dict[str, list[str]] = {}
-    for key, value in pairs:
-        multi_headers.setdefault(key, []).append(value)
-    multi_query: dict[str, list[str]] = {}
-    for key, value in query_pairs:
-        multi_query.setdefault(key, []).append(value)
+    multi_headers = multi_values(pairs)
+    multi_query = multi_values(query_pairs)
     if kind == "alb":
         encoded = {quote(k): [quote(v, safe="") for v in vs] for k, vs in multi_query.items()}
         event: dict[str, Any] = {
@@ -78,9 +74,35 @@ def build_event(
             event["headers"] = {k.lower(): v[-1] for k, v in multi_headers.items()}
             event["queryStringParameters"] = {k: v[-1] for k, v in encoded.items()}
         return event
+    event = rest_event(method, path, resource or path, multi_headers, multi_query, path_params, stage_variables,
+                       stage, api_id, request_id, request_id[:16], source_ip, user_agent,
+                       time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), int(now * 1000), text, is_b64)
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
+    return event
+
+
+def multi_values(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Name -> every value, in order (API Gateway's multiValueHeaders / multiValueQueryStringParameters)."""
+    multi: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values = multi.get(key)
+        if values is None:
+            multi[key] = [value]
+        else:
+            values.append(value)
+    return multi
+
+
+def rest_event(method: str, path: str, resource: str, multi_headers: dict[str, list[str]],
+               multi_query: dict[str, list[str]], path_params: dict[str, str] | None,
+               stage_variables: dict[str, str] | None, stage: str, api_id: str, request_id: str, extended_id: str,
+               source_ip: str, user_agent: str, request_time: str, epoch_ms: int, body: str | None,
+               is_b64: bool) -> dict[str, Any]:
+    """A REST API (payload v1) event from its parts: the one shape for tests and for the local cloud's gateway."""
     stage_name = "prod" if stage == "$default" else stage
     return {
-        "resource": resource or path,
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
@@ -91,15 +113,14 @@ def build_event(
         "stageVariables": stage_variables or None,
         "requestContext": {
             "accountId": "123456789012", "apiId": api_id, "domainName": f"{api_id}.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": api_id, "extendedRequestId": request_id[:16], "httpMethod": method,
+            "domainPrefix": api_id, "extendedRequestId": extended_id, "httpMethod": method,
             "identity": {"sourceIp": source_ip, "userAgent": user_agent, "accessKey": None, "accountId": None,
                          "caller": None, "cognitoIdentityId": None, "user": None, "userArn": None},
             "path": f"/{stage_name}{path}", "protocol": "HTTP/1.1", "requestId": request_id,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "requestTimeEpoch": int(now * 1000), "resourceId": "abc123", "resourcePath": resource or path,
-            "stage": stage_name, **({"authorizer": authorizer} if authorizer is not None else {}),
+            "requestTime": request_time, "requestTimeEpoch": epoch_ms, "resourceId": "abc123",
+            "resourcePath": resource, "stage": stage_name,
         },
-        "body": text,
+        "body": body,
         "isBase64Encoded": is_b64,
     }
 

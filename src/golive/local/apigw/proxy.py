@@ -10,6 +10,7 @@ from typing import Any
 
 from golive.local.apigw.access_log import request_time
 from golive.synth import build_event as synth_event
+from golive.synth import multi_values, rest_event
 
 # Lambda's synchronous payload limits: its error message quotes 6291556 bytes for responses.
 MAX_RESPONSE_BYTES = 6291556
@@ -45,25 +46,10 @@ def _v1_event(method: str, path: str, query: list[tuple[str, str]], headers: lis
               route_path: str, params: dict[str, str], stage: str, stage_variables: dict[str, str], request_id: str,
               extended_id: str, source_ip: str, binary_types: list[str], api_id: str,
               epoch: float) -> dict[str, Any]:
-    """A REST API's payload v1 event, built directly: the shape golive.synth builds for tests, without its generic
+    """A REST API's payload v1 event from the gateway's parsed request: golive.synth's shape, without its generic
     argument handling (this runs for every request through the local cloud's gateway)."""
-    multi_headers: dict[str, list[str]] = {}
-    user_agent: str | None = None
-    for key, value in headers:
-        values = multi_headers.get(key)
-        if values is None:
-            multi_headers[key] = [value]
-        else:
-            values.append(value)
-        if user_agent is None and len(key) == 10 and key.lower() == "user-agent":
-            user_agent = value
-    multi_query: dict[str, list[str]] = {}
-    for key, value in query:
-        values = multi_query.get(key)
-        if values is None:
-            multi_query[key] = [value]
-        else:
-            values.append(value)
+    multi_headers = multi_values(headers)
+    user_agent = next((values[0] for key, values in multi_headers.items() if key.lower() == "user-agent"), "")
     text: str | None = None
     is_b64 = False
     if body:
@@ -73,30 +59,9 @@ def _v1_event(method: str, path: str, query: list[tuple[str, str]], headers: lis
             text, is_b64 = base64.b64encode(body).decode(), True
         else:
             text = body.decode("utf-8", "replace")
-    stage_name = "prod" if stage == "$default" else stage
-    resource = route_path or path
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
-        "multiValueHeaders": multi_headers or None,
-        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": params or None,
-        "stageVariables": stage_variables or None,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": api_id, "domainName": f"{api_id}.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": api_id, "extendedRequestId": extended_id, "httpMethod": method,
-            "identity": {"sourceIp": source_ip, "userAgent": user_agent or "", "accessKey": None, "accountId": None,
-                         "caller": None, "cognitoIdentityId": None, "user": None, "userArn": None},
-            "path": f"/{stage_name}{path}", "protocol": "HTTP/1.1", "requestId": request_id,
-            "requestTime": request_time(epoch), "requestTimeEpoch": int(epoch * 1000), "resourceId": "abc123",
-            "resourcePath": resource, "stage": stage_name,
-        },
-        "body": text,
-        "isBase64Encoded": is_b64,
-    }
+    return rest_event(method, path, route_path or path, multi_headers, multi_values(query), params, stage_variables,
+                      stage, api_id, request_id, extended_id, source_ip, user_agent, request_time(epoch),
+                      int(epoch * 1000), text, is_b64)
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:

@@ -134,7 +134,8 @@ def api_id_for(config: ServiceConfig) -> str:
 
 
 class Gateway:
-    """API Gateway in front of a Lambda service (anything with `async invoke(function, payload, trace_id=)`)."""
+    """API Gateway in front of a Lambda service: anything with `submit(function, payload, trace_id=, on_done=)`
+    (on_done(invocation) called once with the result) and `async invoke(function, payload)` for authorizers."""
 
     def __init__(self, config: ServiceConfig, lambdas: Any, routes: RouteTable, *,
                  access_log: AccessLog | None = None) -> None:

@@ -224,9 +224,9 @@ def test_init_errors_are_reported_like_lambda_and_fixing_the_code_recovers(servi
 
 
 def test_a_runtime_dying_or_hanging_during_init_is_an_init_error(service_dir, monkeypatch):
-    from golive.local import lambda_service
+    from golive.local import environment
 
-    monkeypatch.setattr(lambda_service, "INIT_LIMIT_S", 0.5)
+    monkeypatch.setattr(environment, "INIT_LIMIT_S", 0.5)  # each environment's init-phase limit
     (service_dir / "dies.py").write_text("import os\nprint('dying', flush=True)\nos._exit(2)\n")
     (service_dir / "hangs.py").write_text("import time\ntime.sleep(30)\n\ndef handler(event, context):\n    return 1\n")
     with (service_dir / "golive.toml").open("a") as toml:

@@ -1,14 +1,8 @@
 """The local Lambda service: execution environments (worker processes) per function, behaving and failing like AWS.
 
-Each environment is a worker process speaking the Lambda Runtime API on its own loopback port (runtime_api.py).
-The service starts environments on demand (cold start), reuses idle ones (warm), scales out up to the function's
-concurrency, throttles beyond it, reaps idle ones, enforces timeout and memory limits, and writes the START / END /
-REPORT lines Lambda writes, with the function's own output attributed to each request id.
-
-Memory: each worker gets RLIMIT_DATA = memory + MEMORY_ALLOWANCE_MB (thread stacks and allocator reservations count
-as data but are not resident; RLIMIT_AS would fail at the first thread), and its resident set is watched while it
-runs an invocation: above the function's memory the environment is killed like Lambda's OOM kill
-("Runtime exited with error: signal: killed"). A MemoryError reported by the runtime is treated the same way.
+It starts environments on demand (cold start), reuses idle ones (warm), scales out up to the function's
+concurrency and throttles beyond it; each environment (environment.py) enforces its timeout and memory limits and
+writes the START / END / REPORT lines Lambda writes, with the function's own output attributed to each request id.
 """
 
 from __future__ import annotations
@@ -17,103 +11,19 @@ import asyncio
 import json
 import math
 import os
-import signal
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from golive.http import new_request_id
 from golive.local.config import FunctionConfig, ServiceConfig
-from golive.local.runtime_api import RuntimeAPI
-from golive.observability.logging import iso_now
-from golive.observability.tracing import new_trace_id
+from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment
+from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description
 
-WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
+__all__ = ["OUTCOMES", "Invocation", "LambdaService", "LogRecord", "exit_description"]
+
 ACCOUNT_ID = "123456789012"
-INIT_LIMIT_S = 10.0  # Lambda's init phase limit for on-demand functions
-MEMORY_ALLOWANCE_MB = 64
-MEMORY_POLL_S = 0.05
-PEAK_REFRESH_S = 0.1  # a response re-reads the peak from /proc only when the last read is older than this
-# While the only running invocation is one of a function that usually answers within this long, the event loop
-# polls instead of sleeping (see LambdaService._poll_for). Set GOLIVE_SPIN=0 to turn it off.
-SPIN_LIMIT_S = 0.001
 RUNTIME_CLIENTS = ("golive", "awslambdaric")
-
-OUTCOMES = ("ok", "function_error", "timeout", "crash", "init_error", "throttled")
-
-
-@dataclass(slots=True)
-class LogRecord:
-    """One log line of a function, as CloudWatch would store it (stream: stdout, stderr or platform)."""
-
-    function: str
-    request_id: str | None
-    stream: str
-    line: str
-    timestamp: float
-
-
-@dataclass(slots=True)
-class Invocation:
-    """The result of one synchronous invocation, with what Lambda reports about it."""
-
-    request_id: str
-    outcome: str  # one of OUTCOMES
-    payload: bytes | None  # the function's response body, or the error document Lambda returns
-    error_type: str | None = None
-    error_message: str | None = None
-    duration_ms: float = 0.0
-    billed_ms: int = 0
-    init_ms: float | None = None
-    max_memory_mb: int = 0
-    memory_mb: int = 0
-    cold_start: bool = False
-    logs: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "ok"
-
-
-def exit_description(returncode: int | None) -> str:
-    """How Lambda words a runtime's exit: 'exit status 3', 'signal: killed', 'signal: segmentation fault'."""
-    if returncode is None or returncode >= 0:
-        return f"exit status {returncode or 0}"
-    try:
-        name = signal.strsignal(-returncode) or f"signal {-returncode}"
-    except ValueError:
-        name = f"signal {-returncode}"
-    return "signal: " + name.split(":")[0].lower()
-
-
-class _Job:
-    """One invocation travelling through an environment."""
-
-    __slots__ = ("client_context", "cold", "deadline", "delivered_at", "done", "future", "lines", "on_done",
-                 "payload", "request_id", "running", "trace_id")
-
-    def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
-                 future: asyncio.Future[Invocation], on_done: Callable[[Invocation], None] | None = None) -> None:
-        self.request_id = new_request_id()
-        self.payload = payload
-        self.trace_id = trace_id or _new_trace_id()
-        self.client_context = client_context
-        self.future = future
-        self.on_done = on_done
-        self.cold = False
-        self.delivered_at: float | None = None
-        self.deadline = math.inf  # perf_counter() at which the function times out
-        self.running = False  # counted in LambdaService.running (delivered, not finished)
-        self.lines: list[str] = []
-        self.done = False
-
-
-def _new_trace_id() -> str:
-    return f"Root={new_trace_id()};Parent={os.urandom(8).hex()};Sampled=0"
 
 
 class _Stats:
@@ -124,538 +34,19 @@ class _Stats:
         self.crashes = self.init_errors = self.throttles = 0
 
 
-class _Pool:
+class Pool:
     """The environments of one function."""
 
     def __init__(self, function: FunctionConfig) -> None:
         self.function = function
-        self.environments: list[_Environment] = []
+        self.environments: list[Environment] = []
         self.stats = _Stats()
-        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService._poll_for
+        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService.poll_for
 
     @property
     def limit(self) -> int:
         reserved = self.function.reserved_concurrency
         return self.function.concurrency if reserved is None else min(reserved, self.function.concurrency)
-
-
-class _Environment:
-    """One execution environment: a worker process, its Runtime API endpoint and its output pipes."""
-
-    def __init__(self, service: LambdaService, pool: _Pool, generation: int) -> None:
-        self.service = service
-        self.pool = pool
-        self.function = pool.function
-        self.generation = generation
-        self.state = "starting"  # starting -> idle <-> busy -> dead
-        self.api = RuntimeAPI(self)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.started_at = time.perf_counter()
-        self.init_ms: float | None = None
-        self.init_lines: list[str] = []
-        self.job: _Job | None = None
-        self.served = 0
-        self.prewarmed = False
-        self.init_timer: asyncio.TimerHandle | None = None
-        # One timer watches the running invocation (timeout, memory) and the idle time (reaping). It is moved only
-        # when it would fire too late, not armed and cancelled around every invocation: three timers per
-        # invocation were a measurable share of the local cloud's per-request cost.
-        self.watch_timer: asyncio.TimerHandle | None = None
-        self.idle_since = 0.0
-        self.exited: asyncio.Future[int | None] = service.loop.create_future()
-        self.log_stream = time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
-        self._fds: dict[int, str] = {}
-        self._partial: dict[int, bytes] = {}
-        self._pidfd: int | None = None
-        self._status_fd: int | None = None
-        self.spawn_task: asyncio.Task[None] | None = None  # held so the task is not garbage-collected
-        self.peak_mb = 0
-        self.peak_read_at = -math.inf  # perf_counter() of the last /proc read (init, memory watch or a response)
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    async def spawn(self) -> None:
-        address = await self.api.start(unix=self.service.runtime_client == "golive")
-        if self.state == "dead":  # killed (reload, stop) before its process existed
-            return
-        service, function = self.service, self.function
-        if service.runtime_client == "awslambdaric":
-            command = [sys.executable, "-m", "awslambdaric", function.handler]
-        else:
-            command = [sys.executable, WORKER_SCRIPT, function.handler]
-        env = service.environment_for(function, address, self.log_stream,
-                                      "provisioned-concurrency" if self.prewarmed else "on-demand")
-        if service.runtime_client == "golive":
-            env["_GOLIVE_PARENT_PID"] = str(os.getpid())  # the worker removes it; see worker._die_with_parent
-            if self.api.unix_name:
-                env["_GOLIVE_RUNTIME_SOCKET"] = self.api.unix_name  # removed too; see worker.RuntimeClient
-        # a new session, so the whole process group can be killed and a terminal's Ctrl-C reaches only the server
-        self.process = subprocess.Popen(command, cwd=str(service.config.root), env=env, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        pid = self.process.pid
-        limit = (function.memory + MEMORY_ALLOWANCE_MB) * 1024 * 1024
-        try:
-            import resource
-
-            resource.prlimit(pid, resource.RLIMIT_DATA, (limit, limit))
-        except (ImportError, AttributeError, OSError, ValueError):
-            pass  # not Linux, or the process is already gone; the RSS watch still applies
-        loop = service.loop
-        for stream, pipe in (("stdout", self.process.stdout), ("stderr", self.process.stderr)):
-            assert pipe is not None
-            fd = pipe.fileno()
-            os.set_blocking(fd, False)
-            self._fds[fd] = stream
-            self._partial[fd] = b""
-            loop.add_reader(fd, self._read, fd)
-        try:
-            self._status_fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
-        except OSError:
-            self._status_fd = None
-        try:
-            self._pidfd = os.pidfd_open(pid)
-            loop.add_reader(self._pidfd, self._on_exit)
-        except (AttributeError, OSError):
-            self._pidfd = None
-            loop.call_later(0.1, self._poll_exit)
-        self.init_timer = loop.call_later(INIT_LIMIT_S, self._on_init_timeout)
-
-    def kill(self) -> None:
-        """SIGKILL the environment's process group; cleanup follows when the exit is seen."""
-        if self.state != "dead":
-            self._leave_pool()
-        if self.process is not None and self.process.returncode is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                try:
-                    self.process.kill()
-                except ProcessLookupError:
-                    pass
-
-    def _leave_pool(self) -> None:
-        self.state = "dead"
-        for timer in (self.init_timer, self.watch_timer):
-            if timer is not None:
-                timer.cancel()
-        self.init_timer = self.watch_timer = None
-        if self in self.pool.environments:
-            self.pool.environments.remove(self)
-
-    def _poll_exit(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.service.loop.call_later(0.1, self._poll_exit)
-        else:
-            self._on_exit()
-
-    def _on_exit(self) -> None:
-        if self.exited.done() or self.process is None:
-            return
-        try:
-            returncode = self.process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            return  # pidfd readable but not reaped yet: the reader fires again
-        loop = self.service.loop
-        if self._pidfd is not None:
-            loop.remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = None
-        self._drain(to_eof=True)
-        if self.state != "dead":
-            self._leave_pool()
-        job = self.job
-        if job is not None and not job.done:
-            reason = exit_description(returncode)
-            if job.delivered_at is None:
-                self._fail_init(job, "Runtime.ExitError", f"Runtime exited with error: {reason}")
-            else:
-                self._runtime_exit(job, reason, "Runtime.ExitError")
-        for fd in list(self._fds):
-            loop.remove_reader(fd)
-        self._fds.clear()
-        for pipe in (self.process.stdout, self.process.stderr):
-            if pipe is not None:
-                pipe.close()
-        if self._status_fd is not None:
-            os.close(self._status_fd)
-            self._status_fd = None
-        self.api.close()
-        self.exited.set_result(returncode)
-
-    # -- output -------------------------------------------------------------------------------
-    def _read(self, fd: int) -> None:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self.service.loop.remove_reader(fd)
-            self._flush_partial(fd)
-            self._fds.pop(fd, None)
-            return
-        self._lines(fd, data)
-
-    def _drain(self, to_eof: bool = False) -> None:
-        """Read what the process wrote so far (an unfinished last line included), so every line is attributed
-        to the invocation that is ending."""
-        for fd in list(self._fds):
-            while True:
-                try:
-                    data = os.read(fd, 65536)
-                except (BlockingIOError, OSError):
-                    break
-                if not data:
-                    if to_eof:
-                        self.service.loop.remove_reader(fd)
-                        self._flush_partial(fd)
-                        self._fds.pop(fd, None)
-                    break
-                self._lines(fd, data)
-            self._flush_partial(fd)
-
-    def _lines(self, fd: int, data: bytes) -> None:
-        data = self._partial.get(fd, b"") + data
-        *complete, rest = data.split(b"\n")
-        self._partial[fd] = rest
-        stream = self._fds.get(fd, "stdout")
-        for raw in complete:
-            self._emit(stream, _decode_line(raw))
-
-    def _flush_partial(self, fd: int) -> None:
-        rest = self._partial.get(fd, b"")
-        self._partial[fd] = b""
-        if rest:
-            self._emit(self._fds.get(fd, "stdout"), _decode_line(rest))
-
-    def _emit(self, stream: str, line: str) -> None:
-        job = self.job
-        if job is not None and job.delivered_at is not None and not job.done:
-            job.lines.append(line)
-            request_id: str | None = job.request_id
-        else:
-            if self.served == 0:
-                self.init_lines.append(line)
-            request_id = None
-        self.service.log(self.function.name, request_id, stream, line)
-
-    def _platform(self, job: _Job, *lines: str) -> None:
-        job.lines.extend(lines)
-        service, name, request_id = self.service, self.function.name, job.request_id
-        for line in lines:
-            service.log(name, request_id, "platform", line)
-
-    # -- scheduling ---------------------------------------------------------------------------
-    def assign(self, job: _Job) -> None:
-        self.job = job
-        if self.state == "idle":
-            self.state = "busy"
-            self._deliver(job)
-        else:  # still starting: the cold start ends when the runtime first asks for work
-            job.cold = True
-
-    def _deliver(self, job: _Job) -> None:
-        function = self.function
-        service = self.service
-        now = time.time()
-        headers = [("Lambda-Runtime-Deadline-Ms", str(int((now + function.timeout) * 1000))),
-                   ("Lambda-Runtime-Invoked-Function-Arn", service.function_arn(function)),
-                   ("Lambda-Runtime-Trace-Id", job.trace_id)]
-        if job.client_context:
-            headers.append(("Lambda-Runtime-Client-Context", job.client_context))
-        job.delivered_at = time.perf_counter()
-        self.api.deliver(job.request_id, job.payload, headers)
-        # the runtime has its event: the bookkeeping below overlaps with the function's run
-        if job.cold:
-            job.lines.extend(self.init_lines)
-        self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
-        job.deadline = job.delivered_at + function.timeout
-        self._watch_within(min(MEMORY_POLL_S, function.timeout))
-        job.running = True
-        service.running += 1
-        if service.running == 1 and self.pool.typical_s <= SPIN_LIMIT_S and service.spin:
-            service._poll_for(job, job.delivered_at + min(SPIN_LIMIT_S, 2 * self.pool.typical_s))
-
-    def _release(self) -> None:
-        """The invocation is over: back to idle, or retire if the code changed meanwhile."""
-        self.job = None
-        self.served += 1
-        self.init_lines = []
-        if self.state == "dead":
-            return
-        if self.generation != self.service.generation or self.service.stopping:
-            self.kill()
-            return
-        self._become_idle()
-
-    def _become_idle(self) -> None:
-        self.state = "idle"
-        self.idle_since = time.perf_counter()
-        if self.watch_timer is None:
-            self._watch_within(self.service.idle_timeout)
-
-    def _watch_within(self, delay: float) -> None:
-        """Make sure the watch runs within `delay` seconds (moving its timer only when it is set for later)."""
-        loop = self.service.loop
-        timer = self.watch_timer
-        if timer is not None:
-            if timer.when() <= loop.time() + delay:
-                return
-            timer.cancel()
-        self.watch_timer = loop.call_later(delay, self._watch)
-
-    def _watch(self) -> None:
-        """The running invocation's timeout and memory, or the idle environment's reaping; then the next look."""
-        self.watch_timer = None
-        if self.state == "dead":
-            return
-        now = time.perf_counter()
-        job = self.job
-        if self.state == "busy" and job is not None and job.delivered_at is not None and not job.done:
-            if now >= job.deadline:
-                self._on_timeout(job)
-                return
-            if now - job.delivered_at >= MEMORY_POLL_S and self._resident_mb() > self.function.memory:
-                self._drain()
-                self._oom(job)
-                return
-            self._watch_within(max(0.0, min(MEMORY_POLL_S, job.deadline - now)))
-        elif self.state == "idle":
-            idle_for = now - self.idle_since
-            if idle_for >= self.service.idle_timeout:
-                self.kill()
-                return
-            self._watch_within(self.service.idle_timeout - idle_for)
-
-    # -- Runtime API callbacks (RuntimeHandler) ---------------------------------------------------
-    def on_next(self) -> None:
-        if self.state != "starting":
-            return
-        self.init_ms = (time.perf_counter() - self.started_at) * 1000
-        self._memory_mb()  # remember the footprint after init, in case the process dies before the next look
-        if self.init_timer is not None:
-            self.init_timer.cancel()
-            self.init_timer = None
-        job = self.job
-        if job is not None:
-            self.state = "busy"
-            self._deliver(job)
-        elif self.generation != self.service.generation:
-            self.kill()
-        else:
-            self._become_idle()
-
-    def _refusal(self, request_id: str) -> int | None:
-        """The Runtime API status for a result that is not for this environment's delivered invocation."""
-        job = self.job
-        if job is None or job.request_id != request_id:
-            return 400
-        if job.done or job.delivered_at is None:
-            return 403
-        return None
-
-    def on_response(self, request_id: str, body: bytes, content_type: str) -> int:
-        refused = self._refusal(request_id)
-        if refused is not None:
-            return refused
-        job = self.job
-        peak = self._recent_peak_mb(job)
-        if peak > self.function.memory:
-            self._drain()
-            self._oom(job)
-            return 202
-        self._finish(job, "ok", body, memory_mb=peak)
-        self._release()
-        return 202
-
-    def on_error(self, request_id: str, body: bytes, error_type: str) -> int:
-        refused = self._refusal(request_id)
-        if refused is not None:
-            return refused
-        job = self.job
-        self._drain()
-        document = _json_object(body)
-        error_type = error_type or str(document.get("errorType") or "Unhandled")
-        peak = self._recent_peak_mb(job)
-        if error_type == "MemoryError" or document.get("errorType") == "MemoryError" or peak > self.function.memory:
-            self._oom(job)  # the runtime hit RLIMIT_DATA: on Lambda the kernel would have killed it
-            return 202
-        if error_type == "Function.ResponseSizeTooLarge":
-            body = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
-                                               "(6291556 bytes).", "errorType": error_type}).encode()
-            document = _json_object(body)
-        message = document.get("errorMessage")
-        self._finish(job, "function_error", body, error_type, str(message) if message is not None else None,
-                     memory_mb=peak)
-        self._release()
-        return 202
-
-    def on_init_error(self, body: bytes, error_type: str) -> int:
-        if self.state != "starting":
-            return 403
-        self._drain()
-        document = _json_object(body)
-        error_type = error_type or str(document.get("errorType") or "Runtime.Unknown")
-        self.init_ms = (time.perf_counter() - self.started_at) * 1000
-        job = self.job
-        if job is not None and not job.done:
-            self._fail_init(job, error_type, str(document.get("errorMessage", "")), body)
-        self.kill()  # Lambda resets an environment whose init failed; the next invocation initialises again
-        return 202
-
-    # -- failures -------------------------------------------------------------------------------
-    def _on_init_timeout(self) -> None:
-        self.init_timer = None
-        if self.state != "starting":
-            return
-        job = self.job
-        self._drain()
-        self.kill()
-        if job is not None and not job.done:
-            self.init_ms = INIT_LIMIT_S * 1000
-            self._fail_init(job, "Sandbox.Timedout", f"Task timed out after {INIT_LIMIT_S:.2f} seconds")
-
-    def _on_timeout(self, job: _Job) -> None:
-        if job.done:
-            return
-        self._drain()
-        message = f"Task timed out after {self.function.timeout:.2f} seconds"
-        self._platform(job, f"{iso_now()} {job.request_id} {message}")
-        payload = json.dumps({"errorType": "Sandbox.Timedout",
-                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
-        self.kill()
-        self._finish(job, "timeout", payload, "Sandbox.Timedout", message)
-        self._release()
-
-    def _oom(self, job: _Job) -> None:
-        self.kill()
-        self._runtime_exit(job, "signal: killed", "Runtime.ExitError", memory_mb=self.function.memory)
-
-    def _runtime_exit(self, job: _Job, reason: str, error_type: str, memory_mb: int | None = None) -> None:
-        message = f"Runtime exited with error: {reason}"
-        self._platform(job, f"RequestId: {job.request_id} Error: {message}")
-        self._platform(job, error_type)
-        payload = json.dumps({"errorType": error_type,
-                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
-        self._finish(job, "crash", payload, error_type, message, memory_mb=memory_mb)
-        self._release()
-
-    def _fail_init(self, job: _Job, error_type: str, message: str, body: bytes | None = None) -> None:
-        """The environment never became ready: Lambda answers the waiting invocation with the init error."""
-        if self.init_ms is None:
-            self.init_ms = (time.perf_counter() - self.started_at) * 1000
-        job.cold = True
-        job.delivered_at = time.perf_counter()
-        job.lines.extend(self.init_lines)
-        self._platform(job, f"INIT_REPORT Init Duration: {self.init_ms:.2f} ms\tPhase: init\tStatus: error\t"
-                            f"Error Type: {error_type}")
-        self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
-        if body is None:
-            self._platform(job, f"RequestId: {job.request_id} Error: {message}")
-            self._platform(job, error_type)
-            body = json.dumps({"errorType": error_type,
-                               "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
-        self._finish(job, "init_error", body, error_type, message)
-        self.job = None
-
-    def _finish(self, job: _Job, outcome: str, payload: bytes | None, error_type: str | None = None,
-                error_message: str | None = None, memory_mb: int | None = None) -> None:
-        job.deadline = math.inf
-        started = job.delivered_at or time.perf_counter()
-        duration = (time.perf_counter() - started) * 1000
-        if job.running:
-            job.running = False
-            self.service.running -= 1
-            if outcome == "ok" and not job.cold:
-                pool = self.pool
-                seconds = duration / 1000
-                pool.typical_s = seconds if pool.typical_s == math.inf else 0.8 * pool.typical_s + 0.2 * seconds
-        if outcome == "init_error":
-            duration = 0.0
-        function = self.function
-        init_ms = self.init_ms if job.cold else None
-        billed = math.ceil(duration + (init_ms or 0.0))  # Lambda bills the init phase of on-demand cold starts
-        peak = memory_mb if memory_mb is not None else min(self._peak_mb(), function.memory)
-        result = Invocation(request_id=job.request_id, outcome=outcome, payload=payload, error_type=error_type,
-                            error_message=error_message, duration_ms=duration, billed_ms=billed, init_ms=init_ms,
-                            max_memory_mb=peak, memory_mb=function.memory, cold_start=job.cold, logs=job.lines)
-        # The caller gets the answer first (the gateway writes its reply now); END and REPORT follow at once, into
-        # the same list of lines the Invocation holds.
-        if job.on_done is not None:
-            try:
-                job.on_done(result)
-            except Exception as exc:  # a broken consumer must not break the environment's bookkeeping
-                print(f"golive: invocation callback failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if not job.future.done():
-            job.future.set_result(result)
-        self._drain()  # what the function printed before it answered belongs to this invocation
-        job.done = True
-        report = (f"REPORT RequestId: {job.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
-                  f"Memory Size: {function.memory} MB\tMax Memory Used: {peak} MB\t")
-        if init_ms is not None:
-            report += f"Init Duration: {init_ms:.2f} ms\t"
-        self._platform(job, f"END RequestId: {job.request_id}", report)
-        stats = self.pool.stats
-        stats.invocations += 1
-        if job.cold:
-            stats.cold_starts += 1
-        if outcome == "function_error":
-            stats.function_errors += 1
-        elif outcome == "timeout":
-            stats.timeouts += 1
-        elif outcome == "crash":
-            stats.crashes += 1
-        elif outcome == "init_error":
-            stats.init_errors += 1
-
-    # -- memory -------------------------------------------------------------------------------
-    def _memory_mb(self) -> tuple[int, int]:
-        """(resident, peak resident) of the worker in MB; the peak is remembered after the process is gone."""
-        if self._status_fd is not None:
-            try:
-                data = os.pread(self._status_fd, 4096, 0)
-            except OSError:
-                data = b""
-            resident, peak = _status_mb(data, b"VmRSS:"), _status_mb(data, b"VmHWM:")
-            self.peak_read_at = time.perf_counter()
-            if peak > self.peak_mb:
-                self.peak_mb = peak
-            return resident, self.peak_mb
-        return 0, self.peak_mb
-
-    def _recent_peak_mb(self, job: _Job) -> int:
-        """The peak for a result's REPORT line and memory check: /proc is read at most every PEAK_REFRESH_S (the
-        memory watch and earlier responses refresh it), except on a cold start's first invocation, which is read."""
-        if job.cold or time.perf_counter() - self.peak_read_at >= PEAK_REFRESH_S:
-            return self._peak_mb()
-        return self.peak_mb
-
-    def _resident_mb(self) -> int:
-        return self._memory_mb()[0]
-
-    def _peak_mb(self) -> int:
-        return self._memory_mb()[1]
-
-
-def _status_mb(data: bytes, key: bytes) -> int:
-    start = data.find(key)
-    if start < 0:
-        return 0
-    end = data.find(b"kB", start)
-    return math.ceil(int(data[start + len(key):end].strip() or 0) / 1024)
-
-
-def _decode_line(raw: bytes) -> str:
-    # Lambda's Python runtime joins the lines of one log event (a traceback) with carriage returns
-    return raw.rstrip(b"\r").decode("utf-8", "replace").replace("\r", "\n")
-
-
-def _json_object(body: bytes) -> dict:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 class LambdaService:
@@ -675,9 +66,9 @@ class LambdaService:
         self.generation = 0
         self.stopping = False
         self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        self.pools: dict[str, _Pool] = {}
+        self.pools: dict[str, Pool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._environments: set[_Environment] = set()  # every environment not yet reaped, for stop()
+        self._environments: set[Environment] = set()  # every environment not yet reaped, for stop()
         self.running = 0  # invocations delivered to a runtime and not finished
         # Polling needs a core for the loop and one for the worker: never on a single CPU.
         self.spin = os.environ.get("GOLIVE_SPIN", "1") != "0" and (os.cpu_count() or 1) >= 2
@@ -694,7 +85,7 @@ class LambdaService:
         self.config = config
         pools = {}
         for name, function in config.functions.items():
-            pool = self.pools.get(name) or _Pool(function)
+            pool = self.pools.get(name) or Pool(function)
             pool.function = function
             pools[name] = pool
         for name, pool in self.pools.items():
@@ -721,9 +112,9 @@ class LambdaService:
             environment.kill()
             if job is not None and not job.done:
                 if job.delivered_at is None:
-                    environment._fail_init(job, "Runtime.ExitError", "Runtime exited with error: signal: killed")
+                    environment.fail_init(job, "Runtime.ExitError", "Runtime exited with error: signal: killed")
                 else:
-                    environment._runtime_exit(job, "signal: killed", "Runtime.ExitError")
+                    environment.runtime_exit(job, "signal: killed", "Runtime.ExitError")
         waits = [environment.exited for environment in environments if environment.process is not None]
         if waits:
             await asyncio.wait(waits, timeout=5)
@@ -732,7 +123,7 @@ class LambdaService:
                 environment.process.kill()
                 environment.process.wait()
             if not environment.exited.done():
-                environment._on_exit()
+                environment.on_exit()
             environment.api.close()
         self._environments.clear()
 
@@ -754,7 +145,7 @@ class LambdaService:
         if isinstance(payload, str):
             payload = payload.encode()
         future: asyncio.Future[Invocation] = self.loop.create_future()
-        job = _Job(payload, trace_id, client_context, future, on_done)
+        job = Job(payload, trace_id, client_context, future, on_done)
         environment = self._acquire(pool)
         if environment is None:
             pool.stats.throttles += 1
@@ -844,7 +235,7 @@ class LambdaService:
             except Exception as exc:  # a broken log sink must not break invocations
                 print(f"golive: on_log failed: {exc!r}", file=sys.stderr)
 
-    def _acquire(self, pool: _Pool) -> _Environment | None:
+    def _acquire(self, pool: Pool) -> Environment | None:
         """An idle environment, else a starting one nobody waits for, else a new one; None means throttled."""
         starting = None
         for environment in pool.environments:
@@ -859,22 +250,22 @@ class LambdaService:
             return None
         return self._start_environment(pool)
 
-    def _start_environment(self, pool: _Pool, prewarmed: bool = False) -> _Environment:
-        environment = _Environment(self, pool, self.generation)
+    def _start_environment(self, pool: Pool, prewarmed: bool = False) -> Environment:
+        environment = Environment(self, pool, self.generation)
         environment.prewarmed = prewarmed
         pool.environments.append(environment)
         self._environments.add(environment)
         environment.spawn_task = self.loop.create_task(self._spawn(environment))
         return environment
 
-    async def _spawn(self, environment: _Environment) -> None:
+    async def _spawn(self, environment: Environment) -> None:
         try:
             await environment.spawn()
         except OSError as exc:
-            environment._leave_pool()
+            environment.leave_pool()
             job = environment.job
             if job is not None and not job.done:
-                environment._fail_init(job, "Runtime.InvalidEntrypoint", f"could not start the runtime: {exc}")
+                environment.fail_init(job, "Runtime.InvalidEntrypoint", f"could not start the runtime: {exc}")
             environment.api.close()
             environment.exited.set_result(None)
         if environment.process is not None:
@@ -894,7 +285,7 @@ class LambdaService:
         while any(env.state == "starting" for env in fresh) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
 
-    def _poll_for(self, job: _Job, until: float) -> None:
+    def poll_for(self, job: Job, until: float) -> None:
         """Keep the event loop polling (no sleep) until the job answers, another invocation starts, or `until`.
 
         Only for the one running invocation of a function whose recent invocations answered within SPIN_LIMIT_S:
@@ -911,7 +302,7 @@ class LambdaService:
 
         loop.call_soon(poll)
 
-    def _throttled(self, pool: _Pool, job: _Job) -> Invocation:
+    def _throttled(self, pool: Pool, job: Job) -> Invocation:
         reason = ("ReservedFunctionConcurrentInvocationLimitExceeded" if pool.function.reserved_concurrency is not None
                   else "ConcurrentInvocationLimitExceeded")
         message = "Rate Exceeded."

@@ -23,6 +23,7 @@ from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_d
 __all__ = ["OUTCOMES", "Invocation", "LambdaService", "LogRecord", "exit_description"]
 
 ACCOUNT_ID = "123456789012"
+POLL_GAP_S = 0.00002  # two polls further apart than this: the loop ran other callbacks in between
 RUNTIME_CLIENTS = ("golive", "awslambdaric")
 
 
@@ -291,13 +292,19 @@ class LambdaService:
         Only for the one running invocation of a function whose recent invocations answered within SPIN_LIMIT_S:
         waking a sleeping process costs tens of microseconds on virtual machines (an inter-processor interrupt),
         as much as a trivial function's whole run, so for such a function a developer's sequential requests come
-        back sooner when the loop watches for the answer. With more than one invocation running the loop has
-        work anyway, and a slower function is never polled for."""
+        back sooner when the loop watches for the answer. It stops as soon as the loop turns out to have other
+        work (a gap between two polls: the loop would not have slept anyway), with more than one invocation
+        running, and a slower function is never polled for."""
         loop = self.loop
         perf_counter = time.perf_counter
+        last = 0.0  # the first poll only starts the clock: the caller's own bookkeeping is not other work
 
         def poll() -> None:
-            if not job.done and job.running and self.running == 1 and perf_counter() < until:
+            nonlocal last
+            now = perf_counter()
+            busy = last != 0.0 and now - last > POLL_GAP_S
+            last = now
+            if not busy and not job.done and job.running and self.running == 1 and now < until:
                 loop.call_soon(poll)
 
         loop.call_soon(poll)

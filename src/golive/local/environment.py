@@ -37,9 +37,6 @@ INIT_LIMIT_S = 10.0  # Lambda's init phase limit for on-demand functions
 MEMORY_ALLOWANCE_MB = 64
 MEMORY_POLL_S = 0.05
 PEAK_REFRESH_S = 0.1  # a response re-reads the peak from /proc only when the last read is older than this
-# While the only running invocation is one of a function that usually answers within this long, the event loop
-# polls instead of sleeping (see LambdaService.poll_for). Set GOLIVE_SPIN=0 to turn it off.
-SPIN_LIMIT_S = 0.001
 
 
 class Environment:
@@ -274,10 +271,7 @@ class Environment:
         self._platform(job, f"START RequestId: {job.request_id} Version: $LATEST")
         job.deadline = job.delivered_at + function.timeout
         self._watch_within(min(MEMORY_POLL_S, function.timeout))
-        job.running = True
-        service.running += 1
-        if service.running == 1 and self.pool.typical_s <= SPIN_LIMIT_S and service.spin:
-            service.poll_for(job, job.delivered_at + min(SPIN_LIMIT_S, 2 * self.pool.typical_s))
+        service.started(self.pool, job)
 
     def _release(self) -> None:
         """The invocation is over: back to idle, or retire if the code changed meanwhile."""
@@ -463,16 +457,9 @@ class Environment:
 
     def _finish(self, job: Job, outcome: str, payload: bytes | None, error_type: str | None = None,
                 error_message: str | None = None, memory_mb: int | None = None) -> None:
-        job.deadline = math.inf
         started = job.delivered_at or time.perf_counter()
         duration = (time.perf_counter() - started) * 1000
-        if job.running:
-            job.running = False
-            self.service.running -= 1
-            if outcome == "ok" and not job.cold:
-                pool = self.pool
-                seconds = duration / 1000
-                pool.typical_s = seconds if pool.typical_s == math.inf else 0.8 * pool.typical_s + 0.2 * seconds
+        self.service.finished(self.pool, job, outcome, duration / 1000)
         if outcome == "init_error":
             duration = 0.0
         function = self.function
@@ -484,13 +471,7 @@ class Environment:
                             max_memory_mb=peak, memory_mb=function.memory, cold_start=job.cold, logs=job.lines)
         # The caller gets the answer first (the gateway writes its reply now); END and REPORT follow at once, into
         # the same list of lines the Invocation holds.
-        if job.on_done is not None:
-            try:
-                job.on_done(result)
-            except Exception as exc:  # a broken consumer must not break the environment's bookkeeping
-                print(f"golive: invocation callback failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        if not job.future.done():
-            job.future.set_result(result)
+        job.answer(result)
         self._drain()  # what the function printed before it answered belongs to this invocation
         job.done = True
         report = (f"REPORT RequestId: {job.request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"

@@ -6,6 +6,7 @@ import asyncio
 import math
 import os
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -79,6 +80,16 @@ class Job:
         self.running = False  # counted in LambdaService.running (delivered, not finished)
         self.lines: list[str] = []
         self.done = False
+
+    def answer(self, result: Invocation) -> None:
+        """Give the caller its result: on_done first (the gateway writes its reply there), then the future."""
+        if self.on_done is not None:
+            try:
+                self.on_done(result)
+            except Exception as exc:  # a broken consumer must not break the environment's bookkeeping
+                print(f"golive: invocation callback failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if not self.future.done():
+            self.future.set_result(result)
 
 
 def _new_trace_id() -> str:

@@ -23,6 +23,9 @@ from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_d
 __all__ = ["OUTCOMES", "Invocation", "LambdaService", "LogRecord", "exit_description"]
 
 ACCOUNT_ID = "123456789012"
+# While the only running invocation is one of a function that usually answers within this long, the event loop
+# polls instead of sleeping (see LambdaService._poll_for). Set GOLIVE_SPIN=0 to turn it off.
+SPIN_LIMIT_S = 0.001
 POLL_GAP_S = 0.00002  # two polls further apart than this: the loop ran other callbacks in between
 RUNTIME_CLIENTS = ("golive", "awslambdaric")
 
@@ -42,7 +45,7 @@ class Pool:
         self.function = function
         self.environments: list[Environment] = []
         self.stats = _Stats()
-        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService.poll_for
+        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService._poll_for
 
     @property
     def limit(self) -> int:
@@ -150,10 +153,7 @@ class LambdaService:
         environment = self._acquire(pool)
         if environment is None:
             pool.stats.throttles += 1
-            throttled = self._throttled(pool, job)
-            future.set_result(throttled)
-            if on_done is not None:
-                on_done(throttled)
+            job.answer(self._throttled(pool, job))
             return future
         environment.assign(job)
         return future
@@ -286,7 +286,23 @@ class LambdaService:
         while any(env.state == "starting" for env in fresh) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
 
-    def poll_for(self, job: Job, until: float) -> None:
+    def started(self, pool: Pool, job: Job) -> None:
+        """An environment delivered `job` to its runtime: count it, and poll for it when it runs alone."""
+        job.running = True
+        self.running += 1
+        if self.running == 1 and pool.typical_s <= SPIN_LIMIT_S and self.spin:
+            self._poll_for(job, time.perf_counter() + min(SPIN_LIMIT_S, 2 * pool.typical_s))
+
+    def finished(self, pool: Pool, job: Job, outcome: str, seconds: float) -> None:
+        """`job` is over (however it ended): uncount it; a warm success feeds the function's typical duration."""
+        if not job.running:
+            return  # never delivered (an init failure): never counted
+        job.running = False
+        self.running -= 1
+        if outcome == "ok" and not job.cold:
+            pool.typical_s = seconds if pool.typical_s == math.inf else 0.8 * pool.typical_s + 0.2 * seconds
+
+    def _poll_for(self, job: Job, until: float) -> None:
         """Keep the event loop polling (no sleep) until the job answers, another invocation starts, or `until`.
 
         Only for the one running invocation of a function whose recent invocations answered within SPIN_LIMIT_S:

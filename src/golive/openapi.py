@@ -253,7 +253,7 @@ class _Builder:
             statuses.add(428)
         if "idempotency-key" in header_names:
             statuses.add(422)
-        if route.throttle or self.config.api.get("throttling") or self.config.api.get("throttle"):
+        if route.throttle or self.config.api.get("throttling"):
             statuses.add(429)
         return sorted(statuses)
 

@@ -10,6 +10,8 @@ from deploy_helpers import FIXTURES, copy_service, golive, render, resources_of
 
 from golive.check.model import references
 from golive.deploy.cfn import load_yaml
+from golive.local.apigw.throttling import Throttler
+from golive.local.config import load_config
 
 USERS_ROUTES = ["GET /health", "POST /users", "GET /users", "GET /users/{id}", "PUT /users/{id}",
                 "DELETE /users/{id}"]
@@ -355,3 +357,28 @@ def test_functions_get_the_cors_origins_in_aws_as_they_do_locally(tmp_path):
         assert function["Properties"]["Environment"]["Variables"]["GOLIVE_CORS_ALLOW_ORIGINS"] == expected
     loaded = load_config(service)
     assert loaded.local_environment(loaded.functions["api"])["GOLIVE_CORS_ALLOW_ORIGINS"] == expected
+
+
+def test_aliases_mean_the_same_in_the_template_as_in_the_local_gateway(tmp_path):
+    service = copy_service("users_like", tmp_path)
+    text = (service / "golive.toml").read_text()
+    assert "throttling = { rate = 200, burst = 400 }" in text and '[auth]\ntype = "jwt"' in text
+    (service / "golive.toml").write_text(text.replace("throttling = {", "throttle = {")
+                                         .replace('[auth]\ntype = "jwt"', '[auth]\ntype = "jwt"\nttl = 60'))
+    config = load_config(service)
+    assert config.api["throttling"] == {"rate": 200, "burst": 400} and "throttle" not in config.api
+    assert config.auth["cache_ttl"] == 60
+    rendered = json.dumps(render(service))
+    assert re.findall(r'"ReauthorizeEvery": (\d+)', rendered) == ["60"]  # the alias no longer falls back to 300
+    assert Throttler(config.api).stage == (200.0, 400)  # the local gateway reads the same limits
+
+
+def test_a_key_and_its_alias_with_different_values_are_refused_with_one_line(tmp_path):
+    service = copy_service("users_like", tmp_path)
+    text = (service / "golive.toml").read_text()
+    (service / "golive.toml").write_text(text.replace("throttling = {", "throttle = { rate = 5, burst = 5 }\n"
+                                                                        "throttling = {"))
+    result = golive("template", str(service))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "[api] sets both throttling and its alias throttle; keep throttling" in result.stderr

@@ -100,17 +100,9 @@ def _emails(value: Any, key: str) -> list[str]:
     return items
 
 
-def _alias(values: dict[str, Any], key: str, *aliases: str, default: Any = None) -> Any:
-    """A setting under its documented name or an accepted alias (hash_key for partition_key...)."""
-    for name in (key, *aliases):
-        if values.get(name) is not None:
-            return values[name]
-    return default
-
-
 def api_settings(config: ServiceConfig) -> dict[str, Any]:
     api = dict(config.api)
-    throttle = _alias(api, "throttling", "throttle", default={})
+    throttle = api.get("throttling", {})  # load_config renamed the alias "throttle"
     if not isinstance(throttle, dict):
         raise ConfigError("golive.toml: [api.throttling] must be a table, e.g. rate = 100 and burst = 200")
     retention = int(number("[api]", api, "log_retention_days", API_DEFAULTS["log_retention_days"], 1, 3653))
@@ -135,17 +127,17 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
 def _cors(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    origins = _alias(value, "allow_origins", "origins") if isinstance(value, dict) else None
+    origins = value.get("allow_origins") if isinstance(value, dict) else None
     if not isinstance(origins, list) or not origins:
         raise ConfigError('golive.toml: [api.cors] needs allow_origins = ["https://app.example.com"]')
     from golive.security.cors import DEFAULT_ALLOW_HEADERS, DEFAULT_EXPOSE_HEADERS
 
     return {
         "origins": [str(o) for o in origins],
-        "headers": list(_alias(value, "allow_headers", "headers", default=DEFAULT_ALLOW_HEADERS)),
-        "expose": list(_alias(value, "expose_headers", "expose", default=DEFAULT_EXPOSE_HEADERS)),
+        "headers": list(value.get("allow_headers", DEFAULT_ALLOW_HEADERS)),
+        "expose": list(value.get("expose_headers", DEFAULT_EXPOSE_HEADERS)),
         "max_age": int(number("[api.cors]", value, "max_age", 600, 0, 86400)),
-        "credentials": bool(_alias(value, "allow_credentials", "credentials", default=False)),
+        "credentials": bool(value.get("allow_credentials", False)),
     }
 
 
@@ -190,14 +182,14 @@ def table_settings(config: ServiceConfig, name: str) -> dict[str, Any]:
                           f"define")
     indexes = {}
     for index_name, index in (spec.get("indexes") or {}).items():
-        key = _alias(index, "partition_key", "hash_key") if isinstance(index, dict) else None
+        key = index.get("partition_key") if isinstance(index, dict) else None
         if not key:
             raise ConfigError(f'golive.toml: [tables.{name}.indexes.{index_name}] needs partition_key = "attribute"')
         indexes[index_name] = {
             "partition_key": str(key),
-            "partition_key_type": _key_type(where, _alias(index, "partition_key_type", "hash_key_type", default="S")),
-            "sort_key": _alias(index, "sort_key", "range_key"),
-            "sort_key_type": _key_type(where, _alias(index, "sort_key_type", "range_key_type", default="S")),
+            "partition_key_type": _key_type(where, index.get("partition_key_type", "S")),
+            "sort_key": index.get("sort_key"),
+            "sort_key_type": _key_type(where, index.get("sort_key_type", "S")),
             "projection": str(index.get("projection", "ALL")),
         }
     billing = spec.get("billing_mode", "PAY_PER_REQUEST")
@@ -207,10 +199,10 @@ def table_settings(config: ServiceConfig, name: str) -> dict[str, Any]:
     if not isinstance(env, str) or not env.replace("_", "").isalnum():
         raise ConfigError(f"golive.toml: {where} env must be an environment variable name, e.g. env = \"USERS_TABLE\"")
     return {
-        "partition_key": str(_alias(spec, "partition_key", "hash_key", default="id")),
-        "partition_key_type": _key_type(where, _alias(spec, "partition_key_type", "hash_key_type", default="S")),
-        "sort_key": _alias(spec, "sort_key", "range_key"),
-        "sort_key_type": _key_type(where, _alias(spec, "sort_key_type", "range_key_type", default="S")),
+        "partition_key": str(spec.get("partition_key", "id")),
+        "partition_key_type": _key_type(where, spec.get("partition_key_type", "S")),
+        "sort_key": spec.get("sort_key"),
+        "sort_key_type": _key_type(where, spec.get("sort_key_type", "S")),
         "indexes": indexes,
         "functions": functions,
         "actions": actions,

@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = "golive.toml"
+# Accepted spellings of documented keys (alias -> documented name, docs/deploy.md). load_config renames them once,
+# so the template and the local gateway read one name and cannot disagree about which spelling wins.
+_API_ALIASES = {"throttle": "throttling"}
+_CORS_ALIASES = {"origins": "allow_origins", "headers": "allow_headers", "expose": "expose_headers",
+                 "credentials": "allow_credentials"}
+_AUTH_ALIASES = {"ttl": "cache_ttl"}
+_KEY_ALIASES = {"hash_key": "partition_key", "hash_key_type": "partition_key_type", "range_key": "sort_key",
+                "range_key_type": "sort_key_type"}  # a table's keys and each of its indexes'
 DEFAULT_DEV_SECRET = "golive-dev-secret-change-me-not-for-production"
 
 
@@ -74,9 +82,9 @@ class ServiceConfig:
 
     @property
     def cors_origins(self) -> list[str]:
-        """[api.cors] allow_origins (or its alias origins), as the functions receive them."""
+        """[api.cors] allow_origins, as the functions receive them."""
         cors = self.api.get("cors") or {}
-        origins = cors.get("allow_origins", cors.get("origins")) if isinstance(cors, dict) else None
+        origins = cors.get("allow_origins") if isinstance(cors, dict) else None
         return [str(origin) for origin in origins] if isinstance(origins, list) else []
 
     def service_environment(self) -> dict[str, str]:
@@ -148,14 +156,35 @@ def load_config(service_dir: str | os.PathLike[str]) -> ServiceConfig:
         if not isinstance(function.timeout, int | float) or not 0 < function.timeout <= 900:
             raise ConfigError(f"{path}: [functions.{name}] timeout must be more than 0 and at most 900 seconds")
         functions[name] = function
-    api = dict(raw.get("api") or {})
+    api = _documented(raw.get("api") or {}, _API_ALIASES, "[api]", path)
     if api.get("type", "rest") not in ("rest", "http"):
         raise ConfigError(f"{path}: [api] type must be \"rest\" (payload v1) or \"http\" (payload v2)")
+    if isinstance(api.get("cors"), dict):
+        api["cors"] = _documented(api["cors"], _CORS_ALIASES, "[api.cors]", path)
+    tables = dict(raw.get("tables") or {})
+    for name, spec in tables.items():
+        if isinstance(spec, dict):
+            spec = tables[name] = _documented(spec, _KEY_ALIASES, f"[tables.{name}]", path)
+            if isinstance(spec.get("indexes"), dict):
+                spec["indexes"] = {index: _documented(value, _KEY_ALIASES, f"[tables.{name}.indexes.{index}]", path)
+                                   if isinstance(value, dict) else value for index, value in spec["indexes"].items()}
     return ServiceConfig(
         root=root, service=service, version=str(raw.get("version", "0.1.0")), api=api,
-        auth=dict(raw.get("auth") or {}), functions=functions, tables=dict(raw.get("tables") or {}),
+        auth=_documented(raw.get("auth") or {}, _AUTH_ALIASES, "[auth]", path), functions=functions, tables=tables,
         alarms=dict(raw.get("alarms") or {}), tags={k: str(v) for k, v in (raw.get("tags") or {}).items()}, raw=raw,
     )
+
+
+def _documented(section: dict[str, Any], aliases: dict[str, str], where: str, path: Path) -> dict[str, Any]:
+    """A copy of a golive.toml table with accepted aliases renamed to their documented names."""
+    result = dict(section)
+    for alias, name in aliases.items():
+        if alias in result:
+            value = result.pop(alias)
+            if name in result and result[name] != value:
+                raise ConfigError(f"{path}: {where} sets both {name} and its alias {alias}; keep {name}")
+            result[name] = value
+    return result
 
 
 def load_handler(config: ServiceConfig, function: FunctionConfig, apply_env: bool = True) -> Any:

@@ -133,8 +133,7 @@ class LambdaAuthorizer(Authorizer):
                               f"[functions.*] ({', '.join(config.functions)})")
         self.invoke, self.timeout = invoke, timeout
         self.sources = _identity_sources(auth.get("identity_source") if function is None else None, self.api_type)
-        # "cache_ttl" is what `golive template` reads; "ttl" is accepted as its alias.
-        ttl = auth.get("cache_ttl", auth.get("ttl", DEFAULT_TTL))
+        ttl = auth.get("cache_ttl", DEFAULT_TTL)  # load_config renamed the alias "ttl"
         if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
             raise ConfigError(f"[auth] cache_ttl must be whole seconds between 0 and {MAX_TTL} (0 turns caching off)")
         self.ttl = ttl

@@ -13,15 +13,14 @@ class GatewayCORS:
     preflight of an existing resource (200, the mock integration "Enable CORS" creates) and their own errors."""
 
     def __init__(self, spec: dict[str, Any], api_type: str) -> None:
-        # golive template reads origins/headers/credentials; the allow_* spellings are accepted as aliases.
-        origins = spec.get("origins", spec.get("allow_origins"))
+        # the documented names, as `golive template` reads them (load_config renamed the aliases)
+        origins = spec.get("allow_origins")
         if not isinstance(origins, list) or not origins:
-            raise ConfigError("[api] cors needs origins = [\"https://app.example.com\"] (or [\"*\"])")
+            raise ConfigError("[api] cors needs allow_origins = [\"https://app.example.com\"] (or [\"*\"])")
         try:
-            self.rules = CORS(origins, allow_headers=spec.get("headers", spec.get("allow_headers",
-                                                                                   DEFAULT_ALLOW_HEADERS)),
+            self.rules = CORS(origins, allow_headers=spec.get("allow_headers", DEFAULT_ALLOW_HEADERS),
                               expose_headers=spec.get("expose_headers", DEFAULT_EXPOSE_HEADERS),
-                              allow_credentials=bool(spec.get("credentials", spec.get("allow_credentials", False))),
+                              allow_credentials=bool(spec.get("allow_credentials", False)),
                               max_age=int(spec.get("max_age", 600)))
         except ValueError as exc:
             raise ConfigError(f"[api] cors: {exc}") from None

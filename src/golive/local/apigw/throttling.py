@@ -65,9 +65,8 @@ class Throttler:
     def __init__(self, api: dict[str, Any]) -> None:
         account = parse_limits(api.get("account_throttling"), "[api] account_throttling")
         self.account = TokenBucket(*(account or (ACCOUNT_RATE, ACCOUNT_BURST)))
-        # "throttle" is what `golive template` reads; "throttling" is accepted as its alias.
-        key = "throttle" if "throttle" in api else "throttling"
-        self.stage = parse_limits(api.get(key), f"[api] {key}", stage_defaults()) or stage_defaults()
+        # [api] throttling, as `golive template` reads it (load_config renamed the alias "throttle")
+        self.stage = parse_limits(api.get("throttling"), "[api] throttling", stage_defaults()) or stage_defaults()
         self.overrides = {" ".join(k.split()): parse_limits(v, f"[api.route_throttling] {k!r}", self.stage)
                           for k, v in (api.get("route_throttling") or {}).items()}
         self._buckets: dict[str, TokenBucket] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -71,6 +72,15 @@ def test_cold_start_then_warm_reuse_with_start_end_report_lines(service_dir):
     assert second.logs[0] == f"START RequestId: {second.request_id} Version: $LATEST"
     assert stats["invocations"] == 2 and stats["cold_starts"] == 1
     assert stats["environments"]["idle"] == 1 and stats["environments"]["busy"] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux-only")
+def test_workers_run_under_sched_batch_so_their_wake_ups_do_not_preempt_the_gateway(service_dir):
+    async def scenario(service):
+        invocation = await service.invoke("version", b"{}")
+        return os.sched_getscheduler(body(invocation)["pid"])
+
+    assert run(service_dir, scenario) == os.SCHED_BATCH
 
 
 def test_context_environment_trace_id_and_client_context(service_dir):

@@ -12,6 +12,22 @@ from golive.events import is_text
 from golive.http import new_request_id
 
 
+class _RequestTime:
+    """$context.requestTime, formatted once per second (requests in the same second share the string)."""
+
+    second = -1
+    value = ""
+
+
+def request_time(epoch: float) -> str:
+    """$context.requestTime: CLF-formatted, e.g. 21/Nov/2025:04:26:03 +0000."""
+    second = int(epoch)
+    if second != _RequestTime.second:
+        _RequestTime.value = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))
+        _RequestTime.second = second
+    return _RequestTime.value
+
+
 def _body(body: bytes, headers: dict[str, str]) -> tuple[str | None, bool]:
     if not body:
         return None, False
@@ -76,7 +92,7 @@ def build_event(
         return event
     event = rest_event(method, path, resource or path, multi_headers, multi_query, path_params, stage_variables,
                        stage, api_id, request_id, request_id[:16], source_ip, user_agent,
-                       time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), int(now * 1000), text, is_b64)
+                       request_time(now), int(now * 1000), text, is_b64)
     if authorizer is not None:
         event["requestContext"]["authorizer"] = authorizer
     return event
@@ -153,7 +169,7 @@ def _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, p
             "domainPrefix": api_id, "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
                                              "sourceIp": source_ip, "userAgent": user_agent},
             "requestId": request_id, "routeKey": event_route_key,
-            "stage": stage, "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "stage": stage, "time": request_time(now),
             "timeEpoch": int(now * 1000),
         },
         "isBase64Encoded": is_b64,

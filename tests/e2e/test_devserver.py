@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import json
@@ -171,13 +172,40 @@ def test_event_carries_query_headers_cookies_stage_and_context(client: httpx.Cli
     assert 0 < seen["remaining_ms"] <= 2000
 
 
-def test_binary_body_round_trips_byte_for_byte(client: httpx.Client) -> None:
+REST_BINARY_TOML = """
+service = "notes"
+[api]
+type = "rest"
+binary_media_types = ["application/octet-stream"]
+[auth]
+type = "jwt"
+[functions.api]
+handler = "handler.handler"
+"""
+
+
+def test_binary_media_types_decide_what_a_rest_api_passes_through(client: httpx.Client, tmp_path: Path) -> None:
     payload = bytes(range(256)) * 4096 + os.urandom(1000)  # ~1 MB, every byte value, not UTF-8
-    reply = client.post("/echo", content=payload, headers={"Content-Type": "application/octet-stream"})
-    assert reply.status_code == 200
-    assert reply.headers["content-type"] == "application/octet-stream"
-    assert reply.headers["x-body-bytes"] == str(len(payload))
-    assert reply.content == payload
+    # Without binaryMediaTypes (the notes service) API Gateway hands the function the body as UTF-8 text, each
+    # invalid byte a U+FFFD, and returns the function's base64 body as text, as the local cloud does.
+    plain = client.post("/echo", content=payload, headers={"Content-Type": "application/octet-stream"})
+    mangled = payload.decode("utf-8", "replace").encode()
+    assert plain.status_code == 200 and plain.headers["x-body-bytes"] == str(len(mangled))
+    assert base64.b64decode(plain.content) == mangled
+    server = DevServer(make_service(tmp_path, REST_BINARY_TOML))
+    try:
+        with httpx.Client(base_url=server.url, timeout=20) as http:
+            reply = http.post("/echo", content=payload, headers={"Content-Type": "application/octet-stream",
+                                                                 "Accept": "application/octet-stream"})
+            assert reply.status_code == 200
+            assert reply.headers["content-type"] == "application/octet-stream"
+            assert reply.headers["x-body-bytes"] == str(len(payload))
+            assert reply.content == payload
+            # the response is decoded only for a client that accepts a binary media type: */* is not one
+            text = http.post("/echo", content=payload, headers={"Content-Type": "application/octet-stream"})
+            assert base64.b64decode(text.content) == payload
+    finally:
+        assert server.stop() == 0
 
 
 def test_cookies_and_multi_value_headers_become_repeated_headers(client: httpx.Client) -> None:
@@ -391,7 +419,12 @@ def test_event_json_is_what_api_gateway_sends() -> None:
                              b'{"a":1}', stage="prod", resource="/notes")
     assert event["httpMethod"] == "POST" and event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     assert json.loads(event["body"]) == {"a": 1} and event["requestContext"]["stage"] == "prod"
-    reply = result_to_reply("v1", {"statusCode": 201, "headers": {"A": "1", "B": "x"},
-                                   "multiValueHeaders": {"B": ["2", "3"]}, "body": "aGk=", "isBase64Encoded": True})
-    assert reply.status == 201 and reply.body == b"hi"
-    assert [(k, v) for k, v in reply.headers if k in ("A", "B")] == [("A", "1"), ("B", "2"), ("B", "3")]
+    result = {"statusCode": 201, "headers": {"A": "1", "B": "x", "C": "3"},
+              "multiValueHeaders": {"B": ["2", "3"], "C": ["3"]}, "body": "aGk=", "isBase64Encoded": True}
+    reply = result_to_reply("v1", result)
+    # API Gateway merges both maps; a pair given in both appears once (C: 3), other single values are kept (B: x)
+    assert reply.status == 201
+    assert sorted((k, v) for k, v in reply.headers if k in ("A", "B", "C")) == [
+        ("A", "1"), ("B", "2"), ("B", "3"), ("B", "x"), ("C", "3")]
+    assert reply.body == b"aGk="  # base64 stays text unless the client accepts one of binaryMediaTypes
+    assert result_to_reply("v1", result, "application/octet-stream", ["application/octet-stream"]).body == b"hi"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import socket
@@ -18,18 +17,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from golive.errors import PHRASES, MethodNotAllowed, NotFound
 from golive.http import new_request_id
+from golive.local.apigw import proxy
+from golive.local.apigw.proxy import MalformedResponse
 from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, failure_location, load_app, load_handler
-from golive.observability.tracing import new_trace_id
 from golive.routing import Route, Router
-from golive.synth import LambdaContext, build_event
+from golive.synth import LambdaContext
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's hard request payload limit (REST and HTTP APIs)
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload limit
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) an oversized body up to this, so the client sees the 413
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
-                         "proxy-connection", "te", "trailer"})
-_V1_RESULT_KEYS = frozenset({"statusCode", "statusDescription", "headers", "multiValueHeaders", "body",
-                             "isBase64Encoded", "cookies"})
 
 # API Gateway's own answers (status, {"message": ...}) for failures outside the function.
 REQUEST_TOO_LARGE = (413, "Request Too Long")
@@ -40,10 +36,6 @@ NOT_FOUND = (404, "Not Found")  # HTTP API: no route matches
 
 class PortInUse(Exception):
     """The address golive dev should listen on is taken by another process."""
-
-
-class MalformedResult(Exception):
-    """The handler's result is not a valid Lambda proxy response (API Gateway answers 502)."""
 
 
 class Reply:
@@ -62,7 +54,7 @@ class Reply:
         return f"<Reply {self.status}>"
 
 
-# -- HTTP <-> event translation (reusable by the local cloud's gateway) ------------------------------------------
+# -- HTTP <-> event translation: the local cloud's gateway (apigw/proxy.py) builds and reads the same ----------------
 def event_kind(config: ServiceConfig) -> str:
     """The payload format API Gateway would send: v1 for a REST API, v2 for an HTTP API."""
     return "v2" if config.api_type == "http" else "v1"
@@ -77,30 +69,33 @@ def request_to_event(
     *,
     stage: str,
     source_ip: str = "127.0.0.1",
-    server_port: int | None = None,
+    server_port: int = 443,
     resource: str | None = None,
     path_params: dict[str, str] | None = None,
     stage_variables: dict[str, str] | None = None,
     request_id: str | None = None,
+    binary_types: list[str] | None = None,
+    api_id: str = "local",
 ) -> dict[str, Any]:
-    """The API Gateway event for one HTTP request (target is the request line's path?query)."""
+    """The API Gateway event for one HTTP request (target is the request line's path?query), exactly as the local
+    cloud's gateway builds it: the same forwarded headers, binaryMediaTypes rule and event shape."""
     path, raw_query = split_target(target)
-    query = parse_qsl(raw_query, keep_blank_values=True)
-    pairs = [(name, value) for name, value in headers if name.lower() not in ("connection", "keep-alive",
-                                                                               "transfer-encoding", "expect")]
-    # The headers API Gateway adds in front of every integration request.
-    forwarded = next((v for k, v in pairs if k.lower() == "x-forwarded-for"), None)
-    pairs = [(k, v) for k, v in pairs if k.lower() not in ("x-forwarded-for", "x-forwarded-proto",
-                                                           "x-forwarded-port")]
-    pairs.append(("X-Forwarded-For", f"{forwarded}, {source_ip}" if forwarded else source_ip))
-    pairs.append(("X-Forwarded-Proto", "http"))
-    if server_port is not None:
-        pairs.append(("X-Forwarded-Port", str(server_port)))
-    if not any(k.lower() == "x-amzn-trace-id" for k, _ in pairs):
-        pairs.append(("X-Amzn-Trace-Id", f"Root={new_trace_id()}"))
-    return build_event(kind, method.upper(), path, headers=pairs, query=query, body=body, stage=stage,
-                       resource=resource, path_params=path_params or None, source_ip=source_ip,
-                       stage_variables=stage_variables, request_id=request_id)
+    method = method.upper()
+    rest = kind == "v1"
+
+    def merged(name: str) -> str | None:  # a repeated header's values, comma-joined as the gateway reads them
+        values = [value for key, value in headers if key.lower() == name]
+        return ",".join(values) if values else None
+
+    pairs = proxy.integration_headers(headers, rest, source_ip, server_port,
+                                      proxy.trace_root(merged("x-amzn-trace-id")), merged("x-forwarded-for"))
+    return proxy.build_event("rest" if rest else "http", method, path, raw_query,
+                             parse_qsl(raw_query, keep_blank_values=True), pairs, body,
+                             route_path=resource or "", route_key=f"{method} {resource}" if resource else "$default",
+                             params=path_params or {}, stage=stage, stage_variables=stage_variables or {},
+                             request_id=request_id or (new_request_id() if rest else proxy.short_id()),
+                             extended_id=proxy.short_id(), source_ip=source_ip, binary_types=binary_types or [],
+                             api_id=api_id)
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -112,71 +107,15 @@ def split_target(target: str) -> tuple[str, str]:
     return path or "/", query
 
 
-def result_to_reply(kind: str, result: Any) -> Reply:
-    """The HTTP reply API Gateway makes of a Lambda proxy result; MalformedResult where it would answer 502."""
-    if kind == "v2" and not (isinstance(result, dict) and "statusCode" in result):
-        # HTTP API (payload 2.0) treats any other JSON value as a 200 application/json body.
-        text = result if isinstance(result, str) else json.dumps(result)
-        return Reply(200, [("Content-Type", "application/json")], text.encode())
-    if not isinstance(result, dict):
-        raise MalformedResult(f"the handler returned {type(result).__name__}, not a proxy response object")
+def result_to_reply(kind: str, result: Any, accept: str | None = None,
+                    binary_types: list[str] | None = None) -> Reply:
+    """The HTTP reply API Gateway makes of a Lambda proxy result (the local cloud's rules: on a REST API a base64
+    body is decoded only for a client accepting one of binaryMediaTypes); MalformedResponse where it answers 502."""
     if kind == "v1":
-        unknown = set(result) - _V1_RESULT_KEYS
-        if unknown:
-            raise MalformedResult(f"unexpected key(s) {', '.join(sorted(unknown))} in the proxy response")
-    status = result.get("statusCode")
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
-        raise MalformedResult(f"statusCode must be an integer HTTP status, got {status!r}")
-    headers = _result_headers(result)
-    body = result.get("body")
-    if body is None:
-        raw = b""
-    elif isinstance(body, str):
-        if result.get("isBase64Encoded"):
-            try:
-                raw = base64.b64decode(body, validate=True)
-            except ValueError:
-                raise MalformedResult("isBase64Encoded is true but the body is not base64") from None
-        else:
-            raw = body.encode("utf-8")
-    elif kind == "v2":
-        raw = json.dumps(body).encode()
+        status, headers, body = proxy.v1_response(result, accept, binary_types or [])
     else:
-        raise MalformedResult(f"body must be a string, got {type(body).__name__}")
-    if raw and not any(k.lower() == "content-type" for k, _ in headers):
-        headers.append(("Content-Type", "application/json"))  # API Gateway's default
-    return Reply(status, headers, raw)
-
-
-def _result_headers(result: dict[str, Any]) -> list[tuple[str, str]]:
-    single = result.get("headers") or {}
-    multi = result.get("multiValueHeaders") or {}
-    if not isinstance(single, dict) or not isinstance(multi, dict):
-        raise MalformedResult("headers and multiValueHeaders must be objects")
-    # API Gateway merges both maps; a name present in multiValueHeaders takes its values from there.
-    in_multi = {name.lower() for name in multi}
-    pairs = [(name, _header_value(value)) for name, value in single.items()
-             if name.lower() not in in_multi and name.lower() not in _HOP_BY_HOP]
-    for name, values in multi.items():
-        if name.lower() in _HOP_BY_HOP:
-            continue
-        if not isinstance(values, list):
-            raise MalformedResult(f"multiValueHeaders[{name!r}] must be a list")
-        pairs.extend((name, _header_value(value)) for value in values)
-    cookies = result.get("cookies") or []
-    if not isinstance(cookies, list):
-        raise MalformedResult("cookies must be a list of Set-Cookie strings")
-    pairs.extend(("Set-Cookie", str(cookie)) for cookie in cookies)
-    return pairs
-
-
-def _header_value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value) if isinstance(value, bool) else str(value)
-    if "\r" in text or "\n" in text:
-        raise MalformedResult("a header value contains a line break")
-    return text
+        status, headers, body = proxy.v2_response(result)
+    return Reply(status, headers, body)
 
 
 def gateway_reply(kind: str, status_message: tuple[int, str], request_id: str) -> Reply:
@@ -273,6 +212,8 @@ class ServiceRuntime:
         self.kind = event_kind(config)
         self.stage = config.stage
         self.stage_variables = {k: str(v) for k, v in (config.api.get("stage_variables") or {}).items()}
+        self.binary_types = [str(t) for t in config.api.get("binary_media_types") or []]
+        self.api_id = proxy.api_id_for(config)
         self.routes = route_table(config, {n: t.app for n, t in targets.items() if t.app is not None})
         self.router = Router()
         self._owner: dict[int, str] = {}
@@ -307,20 +248,23 @@ class ServiceRuntime:
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str = "127.0.0.1", server_port: int | None = None) -> Reply:
         """One HTTP request through API Gateway's translation and the function's handler."""
-        request_id = new_request_id()
+        request_id = new_request_id() if self.kind == "v1" else proxy.short_id()
         path = split_target(target)[0]
         function, route, params = self.resolve(method.upper(), path)
         if function is None:
             return gateway_reply(self.kind, MISSING_TOKEN if self.kind == "v1" else NOT_FOUND, request_id)
         event = request_to_event(self.kind, method, target, headers, body, stage=self.stage, source_ip=source_ip,
-                                 server_port=server_port, resource=route.path if route else None,
-                                 path_params=params, stage_variables=self.stage_variables, request_id=request_id)
-        reply = self.invoke_http(function, event, request_id)
+                                 server_port=server_port or 443, resource=route.path if route else None,
+                                 path_params=params, stage_variables=self.stage_variables, request_id=request_id,
+                                 binary_types=self.binary_types, api_id=self.api_id)
+        accept = ",".join(value for name, value in headers if name.lower() == "accept") or None
+        reply = self.invoke_http(function, event, request_id, accept)
         if reply.header(_request_id_header(self.kind)) is None:
             reply.headers.append((_request_id_header(self.kind), request_id))
         return reply
 
-    def invoke_http(self, function: FunctionTarget, event: dict[str, Any], request_id: str) -> Reply:
+    def invoke_http(self, function: FunctionTarget, event: dict[str, Any], request_id: str,
+                    accept: str | None = None) -> Reply:
         """Invoke the function and map its outcome the way API Gateway does (errors and bad results: 502)."""
         context = function.context()
         started = time.monotonic()
@@ -341,8 +285,8 @@ class ServiceRuntime:
                       f"{MAX_RESPONSE_BYTES} byte limit")
             return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
         try:
-            return result_to_reply(self.kind, result)
-        except MalformedResult as exc:
+            return result_to_reply(self.kind, result, accept, self.binary_types)
+        except MalformedResponse as exc:
             _log_line(f"Execution failed due to configuration error: Malformed Lambda proxy response ({exc})")
             return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
 

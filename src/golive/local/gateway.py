@@ -11,7 +11,6 @@ when Lambda throttled). REST gateway responses are rendered from the templates `
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import math
@@ -26,14 +25,18 @@ from urllib.parse import parse_qsl
 
 from golive.http import new_request_id
 from golive.local.apigw import authorizers
-from golive.local.apigw.access_log import AccessLog, request_time
+from golive.local.apigw.access_log import AccessLog
 from golive.local.apigw.apikeys import UsagePlan
 from golive.local.apigw.cors import GatewayCORS
 from golive.local.apigw.proxy import (
     MAX_REQUEST_EVENT_BYTES,
     MAX_RESPONSE_BYTES,
     MalformedResponse,
+    api_id_for,
     build_event,
+    integration_headers,
+    short_id,
+    trace_root,
     v1_response,
     v2_response,
 )
@@ -42,7 +45,7 @@ from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.config import ConfigError, ServiceConfig
-from golive.observability.tracing import new_trace_id, parse_xray
+from golive.synth import request_time
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota (REST and HTTP APIs)
 REST_INTEGRATION_TIMEOUT = 29.0  # seconds, API Gateway quotas
@@ -104,33 +107,14 @@ class _Exchange:
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
         self.headers = headers
         self.route: RouteSpec | None = None
-        root = _trace_root(headers.get("x-amzn-trace-id"), entropy[:12])
+        root = trace_root(headers.get("x-amzn-trace-id"), entropy[:12])
         self.trace_root = root
         self.lambda_trace = f"Root={root};Parent={entropy[12:20].hex()};Sampled=0"
         self.log: dict[str, Any] = {}
 
 
-_NOT_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id",
-                            "connection", "keep-alive", "transfer-encoding", "expect", "content-length"})
-_FORWARD_NAMES_REST = ("X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id")
-_FORWARD_NAMES_HTTP = tuple(name.lower() for name in _FORWARD_NAMES_REST)
 _encode_event = json.JSONEncoder(separators=(",", ":")).encode  # reused: json.dumps builds an encoder per call
 _ENTROPY_BYTES = 64  # one os.urandom read per request, sliced: trace root 12, parent 8, request id 16, ids 11 + 11
-
-
-def _trace_root(header: str | None, random: bytes) -> str:
-    """The incoming X-Amzn-Trace-Id's root, or a new one made from the request's random bytes."""
-    return parse_xray(header)[0] or new_trace_id(random=random)
-
-
-def _short_id(random: bytes | None = None) -> str:
-    """An id shaped like API Gateway's extended request ids and HTTP API request ids (e.g. MKbB-HYDIAMEq0w=)."""
-    return base64.urlsafe_b64encode(random or os.urandom(11)).decode().replace("_", "-")
-
-
-def api_id_for(config: ServiceConfig) -> str:
-    """A stable 10-character API id for the service (what execute-api hostnames and ARNs carry)."""
-    return str(config.api.get("api_id") or hashlib.sha1(config.service.encode()).hexdigest()[:10])
 
 
 class Gateway:
@@ -214,8 +198,8 @@ class Gateway:
         epoch = time.time()
         entropy = os.urandom(_ENTROPY_BYTES)
         exchange = _Exchange(request, entropy, started, respond)
-        request_id = exchange.request_id = new_request_id(entropy[20:36]) if self.rest else _short_id(entropy[36:47])
-        extended_id = exchange.extended_id = _short_id(entropy[47:58])
+        request_id = exchange.request_id = new_request_id(entropy[20:36]) if self.rest else short_id(entropy[36:47])
+        extended_id = exchange.extended_id = short_id(entropy[47:58])
         exchange.log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,
                             sourceIp=request.client_ip, requestTime=request_time(epoch),
                             requestTimeEpoch=int(epoch * 1000), httpMethod=request.method, path=exchange.path,
@@ -303,7 +287,8 @@ class Gateway:
             if verdict is not None:
                 return self._fail(exchange, gateway_response(verdict, self.api_type))
             log["apiKeyId"] = hashlib.sha1((api_key or "").encode()).hexdigest()[:10]
-        request_headers = self._integration_headers(request, exchange)
+        request_headers = integration_headers(request.headers, self.rest, request.client_ip, request.server_port,
+                                              exchange.trace_root, headers.get("x-forwarded-for"))
         event = build_event(self.api_type, method, path, exchange.raw_query, exchange.query, request_headers,
                             request.body, route_path=route.path, route_key=route.key, params=params,
                             stage=self.stage, stage_variables=self.stage_variables, request_id=exchange.request_id,
@@ -337,18 +322,6 @@ class Gateway:
                     exchange.log["validationErrorString"] = verdict.detail
                 return self._fail(exchange, gateway_response(verdict.kind, self.api_type, missing=verdict.missing))
         return self._integrate(exchange, route, event)
-
-    def _integration_headers(self, request: GatewayRequest, exchange: _Exchange) -> list[tuple[str, str]]:
-        """The client's headers plus what API Gateway adds in front of every integration request."""
-        forwarded = exchange.headers.get("x-forwarded-for")
-        pairs = [(k, v) for k, v in request.headers if k.lower() not in _NOT_FORWARDED]
-        names = _FORWARD_NAMES_REST if self.rest else _FORWARD_NAMES_HTTP
-        client = request.client_ip
-        pairs.append((names[0], f"{forwarded}, {client}" if forwarded else client))
-        pairs.append((names[1], str(request.server_port)))
-        pairs.append((names[2], "http"))
-        pairs.append((names[3], f"Root={exchange.trace_root}"))
-        return pairs
 
     async def _authorize(self, exchange: _Exchange, route: RouteSpec, event: dict[str, Any]) -> Reply | None:
         assert self.authorizer is not None

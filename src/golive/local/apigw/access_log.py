@@ -7,7 +7,6 @@ import atexit
 import json
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -22,22 +21,6 @@ _NUMERIC = frozenset({"requestTimeEpoch", "status", "responseLength", "responseL
 _DEFAULTS = {name: None if name in _NUMERIC else "-" for name in FIELDS}
 FLUSH_DELAY_S = 0.015  # buffered log lines reach the stream within this delay ...
 FLUSH_BYTES = 64 * 1024  # ... or as soon as this much is waiting
-
-
-class _RequestTime:
-    """$context.requestTime, formatted once per second (requests in the same second share the string)."""
-
-    second = -1
-    value = ""
-
-
-def request_time(epoch: float) -> str:
-    """$context.requestTime: CLF-formatted, e.g. 21/Nov/2025:04:26:03 +0000."""
-    second = int(epoch)
-    if second != _RequestTime.second:
-        _RequestTime.value = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))
-        _RequestTime.second = second
-    return _RequestTime.value
 
 
 class AccessLog:

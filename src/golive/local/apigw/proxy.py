@@ -4,13 +4,18 @@ function's result, with the same validation (a malformed result is API Gateway's
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from golive.local.apigw.access_log import request_time
+from golive.observability.tracing import new_trace_id, parse_xray
 from golive.synth import build_event as synth_event
-from golive.synth import multi_values, rest_event
+from golive.synth import multi_values, request_time, rest_event
+
+if TYPE_CHECKING:
+    from golive.local.config import ServiceConfig
 
 # Lambda's synchronous payload limits: its error message quotes 6291556 bytes for responses.
 MAX_RESPONSE_BYTES = 6291556
@@ -21,8 +26,43 @@ _DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-
                       "proxy-connection"})
 
 
+# What API Gateway does not pass on to the integration, and the headers it sets in front of every integration.
+_NOT_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id",
+                            "connection", "keep-alive", "transfer-encoding", "expect", "content-length"})
+_FORWARD_NAMES_REST = ("X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id")
+_FORWARD_NAMES_HTTP = tuple(name.lower() for name in _FORWARD_NAMES_REST)
+
+
 class MalformedResponse(Exception):
     """The function's result is not a valid proxy response; the message says why (for the access log)."""
+
+
+def api_id_for(config: ServiceConfig) -> str:
+    """A stable 10-character API id for the service (what execute-api hostnames and ARNs carry)."""
+    return str(config.api.get("api_id") or hashlib.sha1(config.service.encode()).hexdigest()[:10])
+
+
+def short_id(random: bytes | None = None) -> str:
+    """An id shaped like API Gateway's extended request ids and HTTP API request ids (e.g. MKbB-HYDIAMEq0w=)."""
+    return base64.urlsafe_b64encode(random or os.urandom(11)).decode().replace("_", "-")
+
+
+def trace_root(header: str | None, random: bytes | None = None) -> str:
+    """The incoming X-Amzn-Trace-Id's root, or a new one (from `random`'s 12 bytes when given)."""
+    return parse_xray(header)[0] or new_trace_id(random=random)
+
+
+def integration_headers(headers: list[tuple[str, str]], rest: bool, client_ip: str, server_port: int,
+                        root: str, forwarded: str | None) -> list[tuple[str, str]]:
+    """The client's headers as the integration sees them: hop-by-hop and forwarding headers replaced by the
+    X-Forwarded-* and X-Amzn-Trace-Id API Gateway adds (`forwarded`: the client's own X-Forwarded-For)."""
+    pairs = [(k, v) for k, v in headers if k.lower() not in _NOT_FORWARDED]
+    names = _FORWARD_NAMES_REST if rest else _FORWARD_NAMES_HTTP
+    pairs.append((names[0], f"{forwarded}, {client_ip}" if forwarded else client_ip))
+    pairs.append((names[1], str(server_port)))
+    pairs.append((names[2], "http"))
+    pairs.append((names[3], f"Root={root}"))
+    return pairs
 
 
 def build_event(api_type: str, method: str, path: str, raw_query: str, query: list[tuple[str, str]],

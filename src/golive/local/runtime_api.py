@@ -166,8 +166,24 @@ class _Connection(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
+_HEADS: dict[bytes, tuple[str, str, dict[str, str]] | None] = {}  # a runtime's repeated heads, parsed once
+_HEADS_LIMIT = 64
+
+
 def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]] | None:
-    """Method, path (no query) and headers (lower-cased names) of a request head; None when it is malformed."""
+    """Method, path (no query) and headers (lower-cased names) of a request head; None when it is malformed.
+    Heads that repeat byte for byte (every GET /next a runtime sends) are parsed once: callers only read them."""
+    parsed = _HEADS.get(head, False)
+    if parsed is not False:
+        return parsed  # type: ignore[return-value]
+    parsed = _parse_new_head(head)
+    if len(_HEADS) >= _HEADS_LIMIT:
+        _HEADS.clear()  # heads with request ids in them never repeat: keep the cache small
+    _HEADS[head] = parsed
+    return parsed
+
+
+def _parse_new_head(head: bytes) -> tuple[str, str, dict[str, str]] | None:
     request_line, _, fields = head.decode("latin-1").partition("\r\n")
     parts = request_line.split(" ")
     if len(parts) != 3:

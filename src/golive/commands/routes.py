@@ -16,17 +16,21 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from golive.local.assignment import assign_routes
     from golive.local.config import load_config
-    from golive.local.devserver import load_targets, route_table
+    from golive.local.devserver import load_targets
 
     config = load_config(args.service_dir)
     targets = load_targets(config)
     apps = {name: target.app for name, target in targets.items() if target.app is not None}
-    rows = [_row(function, route, apps[function]) for function, route in route_table(config, apps)]
-    # Functions not written with golive.App have no route table: they receive whatever no route claims.
-    rows += [{"method": "ANY", "path": "/{proxy+}", "function": name, "auth": {"public": None, "scopes": [],
-              "roles": [], "text": "handler's own"}, "body": False, "summary": "not a golive.App: routes unknown"}
-             for name, target in targets.items() if target.app is None]
+    assigned = assign_routes(config, apps)
+    rows = [_row(item.function, item.route, apps[item.function]) for item in assigned if item.route is not None]
+    # Functions not written with golive.App: the routes golive.toml lists for them (else every path), as deployed.
+    rows += [{"method": item.method, "path": item.path, "function": item.function,
+              "auth": {"public": None, "scopes": [], "roles": [], "text": "handler's own"}, "body": False,
+              "summary": "not a golive.App: routes from golive.toml" if config.functions[item.function].routes
+              else "not a golive.App: routes unknown"}
+             for item in assigned if item.route is None]
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:

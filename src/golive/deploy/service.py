@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.deploy.cfn import logical_id
+from golive.local.assignment import PROXY_ROUTE, assign_routes
 from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, load_apps
 from golive.routing import Route
 
@@ -74,33 +75,16 @@ def table_id(name: str) -> str:
 def load_service(config: ServiceConfig, stage: str | None = None) -> Service:
     """Import every function's app and assign each route to exactly one function."""
     apps = _load_apps_isolated(config)
-    shared = {id(app) for app in apps.values() if sum(a is app for a in apps.values()) > 1}
     owner: dict[str, str] = {}
     chosen: dict[str, Route] = {}
-    for name, function in config.functions.items():
-        app = apps.get(name)
-        if app is None:
-            # A handler not written with golive has no route table: it gets every path (ANY /{proxy+}).
-            routes = [Route("ANY", "/{proxy+}", handler=_no_route_table, name="proxy", function=name)]
-        else:
-            routes = app.routes
-        if function.routes and app is not None:
-            wanted = set(function.routes)
-            missing = wanted - {r.key for r in routes}
-            if missing:
-                raise ConfigError(f"[functions.{name}] routes lists {', '.join(sorted(missing))}, which its app "
-                                  f"does not declare; run `golive routes` to see the route keys")
-            routes = [r for r in routes if r.key in wanted]
-        elif app is not None and id(app) in shared:
-            routes = [r for r in routes if r.function == name]
-        for route in routes:
-            if route.key in owner:
-                if route.key == "GET /health" and route.public:
-                    continue  # every App has a health route: the first function answers it
-                raise ConfigError(f"route {route.key} is served by functions {owner[route.key]} and {name}; "
-                                  f"list it in the routes of only one [functions.*]")
-            owner[route.key] = name
-            chosen[route.key] = route
+    for item in assign_routes(config, apps):
+        # A handler not written with golive has no route table: it gets the routes golive.toml lists for it,
+        # else every path (ANY /{proxy+}).
+        route = item.route or Route(item.method, item.path, handler=_no_route_table,
+                                    name="proxy" if (item.method, item.path) == PROXY_ROUTE else "",
+                                    function=item.function)
+        owner[item.key] = item.function
+        chosen[item.key] = route
     deploy_routes: list[DeployRoute] = []
     used: set[str] = set()
     for key, route in chosen.items():

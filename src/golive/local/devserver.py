@@ -184,23 +184,10 @@ def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[s
 
 
 def route_table(config: ServiceConfig, apps: dict[str, Any]) -> list[tuple[str, Route]]:
-    """(function name, route) for every route the service serves; the first function to claim a route wins."""
-    table: list[tuple[str, Route]] = []
-    seen: set[str] = set()
-    for name, app in apps.items():
-        function = config.functions[name]
-        for route in app.routes:
-            if function.routes:
-                owned = route.key in function.routes
-            elif route.function == name:
-                owned = True
-            else:
-                # The route names another function: that function serves it if it runs this same App.
-                owned = apps.get(route.function) is not app
-            if owned and route.key not in seen:
-                seen.add(route.key)
-                table.append((name, route))
-    return table
+    """(function name, route) for every golive.App route the service serves, assigned as `golive template` does."""
+    from golive.local.assignment import assign_routes
+
+    return [(item.function, item.route) for item in assign_routes(config, apps) if item.route is not None]
 
 
 class ServiceRuntime:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from golive.local.assignment import assign_routes
+from golive.local.assignment import normal_path as _normal
 from golive.local.config import ConfigError, ServiceConfig
 
-_KEY = re.compile(r"^(ANY|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)\s+(/\S*)$")
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_.-]*)(\+?)\}$")
 
 
@@ -48,19 +49,6 @@ class RouteSpec:
     def from_json(cls, data: dict[str, Any]) -> RouteSpec:
         return cls(data["method"], data["path"], data["function"],
                    **{k: v for k, v in data.items() if k not in ("method", "path", "function")})
-
-
-def parse_key(key: str, where: str) -> tuple[str, str]:
-    """'METHOD /path' (ANY allowed) as (method, path); ConfigError naming `where` otherwise."""
-    match = _KEY.match(key.strip())
-    if not match:
-        raise ConfigError(f"{where}: route {key!r} must be 'METHOD /path', e.g. \"GET /users/{{id}}\" or "
-                          f"\"ANY /{{proxy+}}\"")
-    return match.group(1), _normal(match.group(2))
-
-
-def _normal(path: str) -> str:
-    return path.rstrip("/") or "/" if len(path) > 1 else path
 
 
 class _Node:
@@ -172,11 +160,10 @@ def _decode(value: str) -> str:
 
 # -- reading the table ---------------------------------------------------------------------------------------------
 def extract(config: ServiceConfig) -> list[RouteSpec]:
-    """Every route of the service: a function's `routes` keys from golive.toml, else its golive.App's routes."""
+    """Every route of the service, assigned to functions as `golive template` assigns them (assignment.py)."""
     from golive.local.apigw.authorizers import authorizer_functions
     from golive.local.config import failure_location, load_app
 
-    specs: list[RouteSpec] = []
     apps: dict[str, Any] = {}
     skipped = authorizer_functions(config)
     functions = {name: f for name, f in config.functions.items() if name not in skipped}
@@ -192,29 +179,9 @@ def extract(config: ServiceConfig) -> list[RouteSpec]:
                                   f"or declare its routes in golive.toml "
                                   f"(routes = [\"ANY /{{proxy+}}\"])") from None
             apps[name] = None  # declared routes are enough to serve it; its worker reports the import error
-    claimed: set[str] = set()
-    for name, function in functions.items():
-        app = apps[name]
-        where = f"{config.root / 'golive.toml'} [functions.{name}]"
-        golive_routes = {route.key: route for route in app.routes} if app is not None else {}
-        if function.routes:
-            for key in function.routes:
-                method, path = parse_key(key, where)
-                route = golive_routes.get(f"{method} {path}")
-                specs.append(_from_route(route, name) if route is not None else RouteSpec(method, path, name))
-        elif app is not None:
-            owned = [r for r in app.routes if r.function == name]
-            if not owned and not any(r.function in functions and apps.get(r.function) is app
-                                     for r in app.routes):
-                owned = app.routes  # routes name a function this service does not have: one-function service
-            # Two functions running one App without naming functions on its routes: the first claims each route.
-            specs.extend(_from_route(route, name) for route in owned if f"{route.method} {_normal(route.path)}"
-                         not in claimed)
-        else:
-            raise ConfigError(f"{where}: {function.handler} is not a golive.App, so the gateway cannot know its "
-                              f"routes; declare them, e.g. routes = [\"ANY /{{proxy+}}\", \"ANY /\"]")
-        claimed.update(spec.key for spec in specs)
-    return specs
+    return [_from_route(item.route, item.function) if item.route is not None
+            else RouteSpec(item.method, item.path, item.function)
+            for item in assign_routes(config, apps)]
 
 
 def _from_route(route: Any, function: str) -> RouteSpec:

@@ -15,6 +15,25 @@ PROBLEM_TYPE = "application/problem+json"
 _UNSET: Any = object()
 
 
+class RandomBytes:
+    """os.urandom read 4 KiB at a time and handed out in slices: a server making ids for every request needs fresh
+    random bytes, not a getrandom() system call each. One instance per thread, never used across a fork."""
+
+    __slots__ = ("_at", "_pool")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def take(self, count: int) -> bytes:
+        at = self._at
+        end = at + count
+        if end > len(self._pool):
+            self._pool, at, end = os.urandom(max(4096, count)), 0, count
+        self._at = end
+        return self._pool[at:end]
+
+
 def new_request_id(random: bytes | None = None) -> str:
     """A version-4 UUID as text, the shape of API Gateway's and Lambda's request ids (16 random bytes may be given;
     formatted directly because the uuid module costs import time and a UUID object per call)."""

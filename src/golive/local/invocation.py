@@ -67,8 +67,9 @@ class Job:
                  "payload", "request_id", "running", "trace_id")
 
     def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
-                 future: asyncio.Future[Invocation], on_done: Callable[[Invocation], None] | None = None) -> None:
-        self.request_id = new_request_id()
+                 future: asyncio.Future[Invocation], on_done: Callable[[Invocation], None] | None = None,
+                 random: bytes | None = None) -> None:
+        self.request_id = new_request_id(random)
         self.payload = payload
         self.trace_id = trace_id or _new_trace_id()
         self.client_context = client_context

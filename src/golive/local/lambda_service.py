@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from golive.http import RandomBytes
 from golive.local.config import FunctionConfig, ServiceConfig
 from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment
 from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description
@@ -77,6 +78,7 @@ class LambdaService:
         # Polling needs a core for the loop and one for the worker: never on a single CPU.
         self.spin = os.environ.get("GOLIVE_SPIN", "1") != "0" and (os.cpu_count() or 1) >= 2
         self._base_env: dict[str, dict[str, str]] = {}
+        self._random = RandomBytes()  # request ids; the service's loop is its only user
         self._set_config(config)
 
     @property
@@ -149,7 +151,7 @@ class LambdaService:
         if isinstance(payload, str):
             payload = payload.encode()
         future: asyncio.Future[Invocation] = self.loop.create_future()
-        job = Job(payload, trace_id, client_context, future, on_done)
+        job = Job(payload, trace_id, client_context, future, on_done, self._random.take(16))
         environment = self._acquire(pool)
         if environment is None:
             pool.stats.throttles += 1

@@ -43,7 +43,7 @@ def _no_wakeup_preemption(pid: int) -> None:
     """Run the worker under SCHED_BATCH (Linux): the same CPU share, but a worker woken by an event does not preempt
     the process that woke it. That process is the gateway, the one thread every in-flight request passes through;
     on a machine with fewer free cores than busy workers, preempting it at each delivery (the kernel places a woken
-    worker on its waker's core) stalled every other request and cost its cache (bench/localcloud/ab.py: +13 %
+    worker on its waker's core) stalled every other request and cost its cache (bench/localcloud/ab.py: +10 %
     req/s at 8 connections on 2 cores). On AWS each environment has CPU of its own; only contention changes."""
     try:
         os.sched_setscheduler(pid, os.SCHED_BATCH, os.sched_param(0))

@@ -26,10 +26,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests examples bench
+	$(BIN)/mypy src/golive
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests examples bench
+	$(BIN)/mypy src/golive
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info $(SERVICE)/.golive

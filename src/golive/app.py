@@ -233,7 +233,7 @@ class App:
         if self.threat_mode != "off":
             self._screen(request, route)
         self._validate_input(request, compiled)
-        call = self._call_route
+        call: Callable[[Request], Response] = self._call_route
         for middleware in reversed(self._middleware):
             call = _chain(middleware, call)
         response = call(request)

@@ -141,7 +141,7 @@ class _Builder:
         return "apiKeyAuth"
 
     def security(self, route: Route, app: Any) -> list[dict[str, list[str]]] | None:
-        gateway = {"gatewayApiKey": []} if self.gateway_key else {}
+        gateway: dict[str, list[str]] = {"gatewayApiKey": []} if self.gateway_key else {}
         if route.public:
             return [gateway] if gateway else []
         authenticators = [route.auth] if route.auth is not None else list(app.authenticators)

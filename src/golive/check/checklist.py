@@ -241,7 +241,7 @@ def tracing(ctx: Context) -> Outcome:
 def custom_metrics(ctx: Context) -> Outcome:
     from golive.observability.metrics import ROUTE_METRICS  # golive's own per-route EMF: not business metrics
 
-    evidence = []
+    evidence: list[str] = []
     for alarm in ctx.model.alarms:
         evidence.extend(f"{alarm.logical} alarms on {m['namespace']}/{m['name']}" for m in alarm.metrics
                         if m["namespace"] and not m["namespace"].startswith("AWS/") and m["name"] not in ROUTE_METRICS)
@@ -568,7 +568,8 @@ def timeouts(ctx: Context) -> Outcome:
 # -- resilience --------------------------------------------------------------------------------------------------
 
 def multi_region(ctx: Context) -> Outcome:
-    evidence, problems = [], []
+    evidence: list[str] = []
+    problems: list[str] = []
     for logical, resource in ctx.model.of_type("AWS::DynamoDB::GlobalTable").items():
         replicas = (resource.get("Properties") or {}).get("Replicas") or []
         (evidence if len(replicas) >= 2 else problems).append(f"{logical}: global table, {len(replicas)} replicas")

@@ -237,9 +237,9 @@ class TemplateModel:
                     put(method)
         for function in self.functions.values():
             for name, event in (function.properties.get("Events") or {}).items():
-                method = self._event_method(function, name, event or {})
-                if method is not None:
-                    put(method)
+                from_event = self._event_method(function, name, event or {})
+                if from_event is not None:
+                    put(from_event)
         for method in self._plain_rest_methods():
             put(method)
         for method in self._plain_http_routes():

@@ -31,13 +31,12 @@ def run(args: argparse.Namespace) -> int:
     context = target.context()
     # The function's stdout is its log stream: route it to stderr so stdout carries only the result.
     with contextlib.redirect_stdout(sys.stderr):
+        error: Exception | None = None
         try:
             result = target.invoke(event, context)
         except Exception as exc:
             log_function_error(exc, context.aws_request_id)
             error = exc
-        else:
-            error = None
     if error is not None:
         print(json.dumps(_lambda_error(error), indent=2))
         print(f"golive invoke: the handler raised {type(error).__name__}: {error}", file=sys.stderr)

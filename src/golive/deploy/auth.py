@@ -48,7 +48,7 @@ def plan_auth(b: Builder) -> AuthPlan:
             raise ConfigError("golive.toml: [auth] type = \"cognito\" needs user_pool_arn or a Cognito issuer URL")
         issuer = auth.get("issuer") or _issuer(pool_arn)
         audience = auth.get("audience")
-        http = {"IdentitySource": "$request.header.Authorization",
+        http: dict[str, Any] = {"IdentitySource": "$request.header.Authorization",
                 "JwtConfiguration": {"issuer": issuer, **({"audience": _list(audience)} if audience else {})}}
         return AuthPlan("cognito", "CognitoAuthorizer", rest={"UserPoolArn": pool_arn}, http=http,
                         environment=environment)
@@ -59,7 +59,7 @@ def plan_auth(b: Builder) -> AuthPlan:
         http = {"IdentitySource": "$request.header.Authorization",
                 "JwtConfiguration": {"issuer": str(auth["issuer"]),
                                      **({"audience": _list(auth["audience"])} if auth.get("audience") else {})}}
-        rest = {"FunctionArn": get_att(function_id(AUTHORIZER_FUNCTION), "Arn"),
+        rest: dict[str, Any] = {"FunctionArn": get_att(function_id(AUTHORIZER_FUNCTION), "Arn"),
                 "FunctionPayloadType": "TOKEN",
                 "Identity": {"Header": "Authorization", "ReauthorizeEvery": ttl,
                              "ValidationExpression": "^[Bb]earer [-0-9A-Za-z._~+/]+=*$"}}

@@ -83,6 +83,7 @@ def load_yaml(text: str) -> Any:
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
+            assert isinstance(node, yaml.MappingNode)  # YAML has no fourth kind of node
             value = loader.construct_mapping(node, deep=True)
         return {name: value}
 

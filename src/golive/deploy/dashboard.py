@@ -71,7 +71,7 @@ def add_dashboard(b: Builder) -> None:
         latency = [["AWS/ApiGateway", names["latency"], *dims, {"stat": p, "label": p}]
                    for p in ("p50", "p90", "p95", "p99")]
         layout.place(_metric(f"{route.key}: latency (ms)", latency, stat="p99"), 8)
-        rates = [
+        rates: list[list[Any]] = [
             ["AWS/ApiGateway", names["count"], *dims, {"id": "requests", "visible": False}],
             ["AWS/ApiGateway", names["4xx"], *dims, {"id": "client", "visible": False}],
             ["AWS/ApiGateway", names["5xx"], *dims, {"id": "server", "visible": False}],

@@ -119,7 +119,9 @@ def _load_apps_isolated(config: ServiceConfig) -> dict[str, Any]:
 
     def elsewhere(module: Any) -> bool:
         path = getattr(module, "__file__", None)
-        return bool(path) and root not in Path(path).resolve().parents
+        if not path:
+            return False
+        return root not in Path(path).resolve().parents
 
     # Same-named modules imported from elsewhere step aside while this service imports, then come back.
     displaced = {name: module for name, module in list(sys.modules.items())

@@ -63,7 +63,14 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
         if watch:
             from golive.local.reload import CodeWatcher
 
-            watcher = CodeWatcher(config.root, lambda changed: loop.create_task(_reload(gateway, lambdas, config)))
+            reloads: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references to tasks
+
+            def on_change(changed: list[Path]) -> None:
+                task = loop.create_task(_reload(gateway, lambdas, config))
+                reloads.add(task)
+                task.add_done_callback(reloads.discard)
+
+            watcher = CodeWatcher(config.root, on_change)
             watcher.start()
         if gateway.usage_plan is not None and "api_keys" not in config.api:
             print(f"golive dev: routes need x-api-key: {dev_key(config.service)}", file=sys.stderr, flush=True)

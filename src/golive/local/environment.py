@@ -369,6 +369,7 @@ class Environment:
         if refused is not None:
             return refused
         job = self.job
+        assert job is not None  # _refusal answered otherwise
         peak = self._recent_peak_mb(job)
         if peak > self.function.memory:
             self._drain()
@@ -383,6 +384,7 @@ class Environment:
         if refused is not None:
             return refused
         job = self.job
+        assert job is not None  # _refusal answered otherwise
         self._drain()
         document = _json_object(body)
         error_type = error_type or str(document.get("errorType") or "Unhandled")

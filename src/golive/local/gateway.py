@@ -190,7 +190,12 @@ class Gateway:
     async def handle(self, request: GatewayRequest) -> Reply:
         """One request through API Gateway's pipeline, awaited (serve() for callers that take a callback)."""
         answered: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self.serve(request, lambda reply: answered.done() or answered.set_result(reply))
+
+        def respond(reply: Reply) -> None:
+            if not answered.done():
+                answered.set_result(reply)
+
+        self.serve(request, respond)
         return await answered
 
     def serve(self, request: GatewayRequest, respond: Callable[[Reply], None]) -> None:
@@ -207,6 +212,7 @@ class Gateway:
                             requestTimeEpoch=int(epoch * 1000), httpMethod=request.method, path=exchange.path,
                             stage=self.stage, protocol=f"HTTP/{request.http_version}",
                             userAgent=exchange.headers.get("user-agent") or "-", xrayTraceId=exchange.trace_root)
+        reply: Reply | None
         try:
             if request.too_large:
                 reply = self._fail(exchange, gateway_response("REQUEST_TOO_LARGE", self.api_type))
@@ -586,7 +592,7 @@ class _Connection(asyncio.Protocol):
             self.closed = True
 
 
-async def listen(gateway: Gateway, host: str, port: int) -> asyncio.AbstractServer:
+async def listen(gateway: Gateway, host: str, port: int) -> asyncio.Server:
     """Start serving on host:port (0 picks a free port); the caller closes the returned server."""
     loop = asyncio.get_running_loop()
     holder: dict[str, int] = {}
@@ -596,7 +602,7 @@ async def listen(gateway: Gateway, host: str, port: int) -> asyncio.AbstractServ
     return server
 
 
-def bound_port(server: asyncio.AbstractServer) -> int:
+def bound_port(server: asyncio.Server) -> int:
     return server.sockets[0].getsockname()[1]
 
 

@@ -85,11 +85,12 @@ class _Connection(asyncio.Protocol):
             self.api.parked = None
         self.transport = None
 
-    def data_received(self, data: bytes) -> None:
-        # Requests are parsed where they lie: in `data` itself when nothing was left over (the usual case, a
+    def data_received(self, received: bytes) -> None:
+        # Requests are parsed where they lie: in what was received when nothing was left over (the usual case, a
         # result and the next GET /next in one read), otherwise in the buffer that collects a partial request.
+        data: bytes | bytearray = received
         if self.buffer:
-            self.buffer += data
+            self.buffer += received
             data = self.buffer
         self._data = data
         position = 0
@@ -194,7 +195,7 @@ def _parse_new_head(head: bytes) -> tuple[str, str, dict[str, str]] | None:
 
 def _decode_chunked(buffer: bytes | bytearray, offset: int) -> tuple[bytes, int] | None:
     """Body and end offset of a complete chunked body starting at offset, or None if incomplete."""
-    chunks = []
+    chunks: list[bytes] = []
     position = offset
     while True:
         line_end = buffer.find(b"\r\n", position)

@@ -174,8 +174,7 @@ class LambdaContext:
         self.client_context = None
         if client_context:
             values = json.loads(client_context)
-            self.client_context = _Record(values)
-            self.client_context.client = _Record(values.get("client"))
+            self.client_context = _Record({**values, "client": _Record(values.get("client"))})
         self._cognito_identity = cognito_identity
         self._identity: _Record | None = None
         self._deadline_ms = deadline_ms
@@ -229,7 +228,8 @@ def error_result(exc: BaseException, request_id: str = "") -> dict:
                 "stackTrace": exc.trace}
     frames = traceback.extract_tb(exc.__traceback__)
     here = os.path.abspath(__file__)
-    frames = [frame for frame in frames if os.path.abspath(frame.filename) != here] or frames
+    frames = traceback.StackSummary.from_list(
+        [frame for frame in frames if os.path.abspath(frame.filename) != here] or frames)
     return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
             "stackTrace": traceback.format_list(frames)}
 

@@ -13,7 +13,7 @@ def audit(action: str, resource: str, actor: str | None = None, outcome: str = "
     """Write one audit record (level INFO, `audit: true`, whatever LOG_LEVEL says) and return it."""
     if actor is None:
         actor = logger.context.get("principal") or "anonymous"
-    record = {
+    record: dict[str, Any] = {
         "audit": True,
         "action": action,
         "resource": resource,

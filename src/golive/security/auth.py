@@ -178,7 +178,8 @@ class JWTAuth:
             if key_type and _ASYMMETRIC[alg] != key_type:
                 raise invalid_token("Token algorithm does not match its signing key")
             key = jwk.key
-        options = {"require": ["exp"], "verify_aud": self.audience is not None, "verify_iss": self.issuer is not None}
+        options: Any = {"require": ["exp"], "verify_aud": self.audience is not None,
+                        "verify_iss": self.issuer is not None}
         try:
             return jwt.decode(token, key, algorithms=[alg], audience=self.audience, issuer=self.issuer,
                               leeway=self.leeway, options=options)

@@ -127,7 +127,7 @@ class LambdaAuthorizer(Authorizer):
         if self.api_type == "http" and self.kind == "lambda-token":
             raise ConfigError("[auth] type = \"lambda-token\" exists only on REST APIs; HTTP APIs use "
                               "\"lambda\" (a REQUEST authorizer) with identity_source = \"$request.header.X\"")
-        self.function = function or auth.get("function")
+        self.function: str = function or str(auth.get("function") or "")
         if not self.function or self.function not in config.functions:
             raise ConfigError(f"[auth] type = \"{declared}\" needs function = \"NAME\" naming one of "
                               f"[functions.*] ({', '.join(config.functions)})")

@@ -59,6 +59,7 @@ class RequestValidator:
         if validator is None:
             import fastjsonschema
 
+            assert route.body is not None  # only routes with a body schema are validated
             validator = self._validators[route.key] = fastjsonschema.compile(route.body, use_default=False)
         return validator
 

@@ -49,11 +49,7 @@ WRK_HEADERS = [("Host", "127.0.0.1:3000")]  # all wrk sends
 
 
 def _loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()  # what golive dev runs on when uvloop is installed
+    return asyncio.new_event_loop()  # what golive dev runs on
 
 
 def per_call_us(function: Any, calls: int, repeats: int = 7) -> float:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 import threading
@@ -111,16 +110,6 @@ async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
     print(f"golive dev: reloaded ({len(table.routes)} routes)", file=sys.stderr, flush=True)
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    if os.environ.get("GOLIVE_LOOP", "uvloop") != "uvloop":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def run(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
         ready: Callable[[str], None] | None = None, **options: Any) -> int:
     """Serve in this thread until SIGINT/SIGTERM (in the main thread) or KeyboardInterrupt; returns 0."""
@@ -133,7 +122,7 @@ def run(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
                 loop.add_signal_handler(sig, stop.set)
         await serve(config, host, port, ready=ready, stop=stop, **options)
 
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner() as runner:
         try:
             runner.run(main())
         except KeyboardInterrupt:

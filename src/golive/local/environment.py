@@ -355,21 +355,20 @@ class Environment:
         else:
             self._become_idle()
 
-    def _refusal(self, request_id: str) -> int | None:
-        """The Runtime API status for a result that is not for this environment's delivered invocation."""
+    def _delivered(self, request_id: str) -> Job | int:
+        """The delivered invocation a result is for, or the Runtime API status refusing it (400: not this
+        environment's invocation, 403: not waiting for a result)."""
         job = self.job
         if job is None or job.request_id != request_id:
             return 400
         if job.done or job.delivered_at is None:
             return 403
-        return None
+        return job
 
     def on_response(self, request_id: str, body: bytes, content_type: str) -> int:
-        refused = self._refusal(request_id)
-        if refused is not None:
-            return refused
-        job = self.job
-        assert job is not None  # _refusal answered otherwise
+        job = self._delivered(request_id)
+        if isinstance(job, int):
+            return job
         peak = self._recent_peak_mb(job)
         if peak > self.function.memory:
             self._drain()
@@ -380,11 +379,9 @@ class Environment:
         return 202
 
     def on_error(self, request_id: str, body: bytes, error_type: str) -> int:
-        refused = self._refusal(request_id)
-        if refused is not None:
-            return refused
-        job = self.job
-        assert job is not None  # _refusal answered otherwise
+        job = self._delivered(request_id)
+        if isinstance(job, int):
+            return job
         self._drain()
         document = _json_object(body)
         error_type = error_type or str(document.get("errorType") or "Unhandled")

@@ -66,11 +66,7 @@ class _Batch:
 
     def add(self, text: str, loop: asyncio.AbstractEventLoop) -> None:
         with self.lock:
-            self.lines.append(text)
-            self.size += len(text)
-            if self.size >= FLUSH_BYTES:
-                self._write()
-            elif self.timer_loop is not loop or loop.is_closed():
+            if not self._append(text) and (self.timer_loop is not loop or loop.is_closed()):
                 self.timer_loop = loop
                 self.timer_thread = threading.get_ident()
                 loop.call_later(FLUSH_DELAY_S, self.flush)
@@ -83,11 +79,17 @@ class _Batch:
             loop = self.timer_loop
             if loop is None or self.timer_thread != threading.get_ident() or not loop.is_running():
                 return False
-            self.lines.append(text)
-            self.size += len(text)
-            if self.size >= FLUSH_BYTES:
-                self._write()
+            self._append(text)
             return True
+
+    def _append(self, text: str) -> bool:
+        """Queue text (the lock held); True when that filled the batch and it was written at once."""
+        self.lines.append(text)
+        self.size += len(text)
+        if self.size >= FLUSH_BYTES:
+            self._write()
+            return True
+        return False
 
     def flush(self) -> None:
         with self.lock:

@@ -79,6 +79,7 @@ class LambdaService:
         self.spin = os.environ.get("GOLIVE_SPIN", "1") != "0" and (os.cpu_count() or 1) >= 2
         self._base_env: dict[str, dict[str, str]] = {}
         self._random = RandomBytes()  # request ids; the service's loop is its only user
+        self._prewarming: asyncio.Task[None] | None = None  # the prewarm a reload started
         self._set_config(config)
 
     @property
@@ -170,7 +171,7 @@ class LambdaService:
                 if environment.state == "idle" or (environment.state == "starting" and environment.job is None):
                     environment.kill()
         if self.prewarm and not self.stopping and self._loop is not None:
-            self._loop.create_task(self._prewarm())
+            self._prewarming = self._loop.create_task(self._prewarm())  # held: the loop keeps weak references
 
     def stats(self) -> dict:
         """Per function: environments by state, invocations, cold starts and failures by kind."""

@@ -28,7 +28,6 @@ ROUTE_METRICS = ("Latency", "Count", "4xx", "5xx", "ColdStart")
 _ENCODE = json.JSONEncoder(default=str, separators=(",", ":")).encode  # reused: one per flush costs ~1.5 µs
 
 
-
 class MetricsError(ValueError):
     """A metric, unit or dimension CloudWatch would reject."""
 

@@ -226,10 +226,9 @@ def error_result(exc: BaseException, request_id: str = "") -> dict:
     if isinstance(exc, _Fault):
         return {"errorMessage": exc.message, "errorType": exc.error_type, "requestId": request_id,
                 "stackTrace": exc.trace}
-    frames = traceback.extract_tb(exc.__traceback__)
+    every = traceback.extract_tb(exc.__traceback__)
     here = os.path.abspath(__file__)
-    frames = traceback.StackSummary.from_list(
-        [frame for frame in frames if os.path.abspath(frame.filename) != here] or frames)
+    frames = [frame for frame in every if os.path.abspath(frame.filename) != here] or list(every)
     return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
             "stackTrace": traceback.format_list(frames)}
 

@@ -40,8 +40,8 @@ from golive.local import gateway as gw
 from golive.local.apigw import routes as route_table
 from golive.local.apigw.access_log import AccessLog
 from golive.local.apigw.proxy import build_event, v1_response
-from golive.local.config import load_config
 from golive.local.lambda_service import Invocation, LambdaService
+from golive.service.config import load_config
 
 HERE = Path(__file__).resolve().parent
 SERVICE = HERE / "service"

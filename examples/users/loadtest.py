@@ -144,7 +144,7 @@ class Journeys:
 
     def _dev_token(self, sub: str, roles: tuple[str, ...] = ()) -> str:
         from golive.commands.token import mint_token
-        from golive.local.config import load_config
+        from golive.service.config import load_config
 
         if self._config is None:
             self._config = load_config(str(SERVICE_DIR))

@@ -8,7 +8,7 @@ import os
 import sys
 
 from golive.commands import CLIError
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 __all__ = ["COMMANDS", "CLIError", "main"]
 

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from golive.errors import PHRASES
-from golive.local.config import ServiceConfig
 from golive.routing import Route
+from golive.service.config import ServiceConfig
 
 OPENAPI_VERSION = "3.1.0"
 PROBLEM_TYPE = "application/problem+json"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.deploy.template import build
-from golive.local.config import load_config
+from golive.service.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "deploy"

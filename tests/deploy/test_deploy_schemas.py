@@ -8,7 +8,7 @@ from deploy_helpers import SERVICES
 
 from golive.deploy.schemas import to_draft4
 from golive.deploy.service import load_service
-from golive.local.config import load_config
+from golive.service.config import load_config
 
 
 def verdicts(schema: dict, model: dict, documents: list) -> list[tuple[bool, bool]]:

@@ -11,7 +11,7 @@ from deploy_helpers import FIXTURES, copy_service, golive, render, resources_of
 from golive.check.model import references
 from golive.deploy.cfn import load_yaml
 from golive.local.apigw.throttling import Throttler
-from golive.local.config import load_config
+from golive.service.config import load_config
 
 USERS_ROUTES = ["GET /health", "POST /users", "GET /users", "GET /users/{id}", "PUT /users/{id}",
                 "DELETE /users/{id}"]
@@ -343,7 +343,7 @@ def test_gateway_errors_are_problem_json_echoing_x_request_id_unless_aws_default
 
 
 def test_functions_get_the_cors_origins_in_aws_as_they_do_locally(tmp_path):
-    from golive.local.config import load_config
+    from golive.service.config import load_config
 
     service = copy_service("users_like", tmp_path / "svc")
     config = service / "golive.toml"

@@ -9,7 +9,7 @@ from deploy_helpers import ROOT, SERVICES, golive
 
 from golive.deploy.service import load_service
 from golive.local.apigw import routes as gateway_routes
-from golive.local.config import load_config
+from golive.service.config import load_config
 
 FIXTURES = ROOT / "tests" / "fixtures"
 CASES = {**{name: path for name, path in SERVICES.items()},

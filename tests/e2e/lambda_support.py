@@ -8,8 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
-from golive.local.config import load_config
 from golive.local.lambda_service import LambdaService
+from golive.service.config import load_config
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "functions"
 REPORT = re.compile(

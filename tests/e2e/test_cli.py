@@ -14,7 +14,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from golive.local.config import DEFAULT_DEV_SECRET
+from golive.service.config import DEFAULT_DEV_SECRET
 from golive.synth import build_event
 
 GOLIVE = str(Path(sys.executable).with_name("golive"))

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from lambda_support import REPORT, copy_functions, run, worker_processes
 
-from golive.local.config import load_config
 from golive.local.lambda_service import LambdaService, LogRecord
 from golive.local.reload import CodeWatcher
+from golive.service.config import load_config
 
 TIMED_OUT = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?P<id>[0-9a-f-]{36}) Task timed out after 1\.00 seconds$")
@@ -511,7 +511,7 @@ def test_reload_with_a_new_config_applies_it_to_new_environments(service_dir):
 
 ORPHAN_SCRIPT = """
 import asyncio, json, sys
-from golive.local.config import load_config
+from golive.service.config import load_config
 from golive.local.lambda_service import LambdaService
 
 async def main():

@@ -10,8 +10,8 @@ from openapi_spec_validator import validate
 
 from golive import APIKeyAuth, App, JWTAuth, Response
 from golive.commands.openapi import render
-from golive.local.config import FunctionConfig, ServiceConfig
 from golive.openapi import build_openapi
+from golive.service.config import FunctionConfig, ServiceConfig
 
 USER = {"type": "object", "properties": {"id": {"type": "string"}, "email": {"type": "string", "format": "email"}},
         "required": ["id", "email"]}

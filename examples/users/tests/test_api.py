@@ -365,7 +365,8 @@ def test_emails_never_appear_in_logs(service: Service) -> None:
 
 
 def test_the_handler_module_wires_the_service_from_golive_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from golive.local.config import load_app, load_config
+    from golive.service.config import load_config
+    from golive.service.loading import load_app
 
     for name in ("GOLIVE_JWT_SECRET", "GOLIVE_JWT_ISSUER", "GOLIVE_JWT_AUDIENCE", "GOLIVE_JWKS_URL", "USERS_TABLE",
                  "USERS_REQUIRE_IF_MATCH", "GOLIVE_SERVICE", "GOLIVE_VERSION", "GOLIVE_STAGE", "LOG_LEVEL"):

@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from golive.commands.token import mint_token
-from golive.local.config import load_config
+from golive.service.config import load_config
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 DOCUMENT = json.loads((SERVICE_DIR / "openapi.json").read_text())

@@ -9,7 +9,7 @@ from typing import Any
 from golive.check.checklist import Context, Result, run_checklist, score
 from golive.check.evidence import ServiceEvidence
 from golive.check.model import TemplateModel
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 
 @dataclass
@@ -61,9 +61,9 @@ def audit(service_dir: str | None = None, template_file: str | None = None, stag
         name = str(golive.get("service") or Path(str(template_file)).stem)
         return Audit(str(template_file), name, run_checklist(ctx), None)
 
-    from golive.deploy.settings import number, section
     from golive.deploy.template import build, route_facts
-    from golive.local.config import load_config
+    from golive.service.config import load_config
+    from golive.service.settings import number, section
 
     config = load_config(service_dir)
     generated, builder = build(config, stage=stage)

@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-from golive.local.config import ServiceConfig, load_config
+from golive.service.config import ServiceConfig, load_config
 
 DEV_TOKEN_SUBJECT = "dev-admin"
 DEV_TOKEN_TTL = 12 * 3600

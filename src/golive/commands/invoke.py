@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from golive.local.config import ServiceConfig, load_config
+from golive.service.config import ServiceConfig, load_config
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -19,9 +19,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from golive.cli import CLIError
-    from golive.local.config import load_config
     from golive.local.devserver import load_targets
     from golive.openapi import build_openapi
+    from golive.service.config import load_config
 
     config = load_config(args.service_dir)
     apps = {name: target.app for name, target in load_targets(config).items() if target.app is not None}

@@ -16,9 +16,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from golive.local.assignment import assign_routes
-    from golive.local.config import load_config
     from golive.local.devserver import load_targets
+    from golive.service.assignment import assign_routes
+    from golive.service.config import load_config
 
     config = load_config(args.service_dir)
     targets = load_targets(config)

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from golive.cli import CLIError
     from golive.deploy.cfn import dump_yaml
     from golive.deploy.template import build, zip_name
-    from golive.local.config import load_config
+    from golive.service.config import load_config
 
     config = load_config(args.service_dir)
     output = Path(args.output) if args.output else None

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterable
 
-from golive.local.config import ServiceConfig, load_config
+from golive.service.config import ServiceConfig, load_config
 
 MAX_TTL = 30 * 24 * 3600
 

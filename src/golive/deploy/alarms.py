@@ -11,7 +11,7 @@ from golive.deploy.auth import AUTHORIZER_FUNCTION
 from golive.deploy.builder import CRITICAL_TOPIC, KEY_ID, WARNING_TOPIC, Builder
 from golive.deploy.cfn import logical_id, ref, sub
 from golive.deploy.service import DeployRoute, function_id, table_id
-from golive.deploy.settings import AlarmSettings, alarm_settings, table_settings
+from golive.service.settings import AlarmSettings, alarm_settings, table_settings
 
 REST_METRICS = {"count": "Count", "4xx": "4XXError", "5xx": "5XXError", "latency": "Latency"}
 HTTP_METRICS = {"count": "Count", "4xx": "4xx", "5xx": "5xx", "latency": "Latency"}

@@ -12,8 +12,8 @@ from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub, tag_l
 from golive.deploy.functions import add_log_group, integration_timeout_ms
 from golive.deploy.schemas import to_draft4
 from golive.deploy.service import DeployRoute, function_id
-from golive.deploy.settings import api_settings, number
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
+from golive.service.settings import api_settings, number
 
 REST_API = "Api"
 HTTP_API = "HttpApi"

@@ -10,7 +10,7 @@ from golive.deploy.builder import Builder
 from golive.deploy.cfn import get_att, sub
 from golive.deploy.environment import production_value
 from golive.deploy.service import function_id
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 _COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com/([A-Za-z0-9_-]+)/?$")
 AUTHORIZER_FUNCTION = "authorizer"  # name of the JWT authorizer function golive adds for REST APIs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|TOKEN|API_?KEY|ACCESS_KEY", re.IGNORECASE)
 

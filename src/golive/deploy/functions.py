@@ -12,8 +12,8 @@ from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub
 from golive.deploy.environment import production_environment
 from golive.deploy.iam import add_role
 from golive.deploy.service import function_id, table_id
-from golive.deploy.settings import api_settings, section, table_settings
-from golive.local.config import ConfigError, FunctionConfig
+from golive.service.config import ConfigError, FunctionConfig
+from golive.service.settings import api_settings, section, table_settings
 
 RUNTIMES = ("python3.12", "python3.13")
 ARCHITECTURES = ("arm64", "x86_64")

@@ -8,7 +8,7 @@ from typing import Any
 from golive.deploy.builder import KEY_ID, Builder
 from golive.deploy.cfn import get_att, logical_id, sub
 from golive.deploy.service import table_id
-from golive.deploy.settings import INDEX_ACTIONS, table_settings
+from golive.service.settings import INDEX_ACTIONS, table_settings
 
 
 def role_id(function: str) -> str:

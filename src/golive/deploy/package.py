@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from golive.deploy.service import SKIP_DIRS, Service
-from golive.local.config import ConfigError, ServiceConfig
+from golive.service.config import ConfigError, ServiceConfig
 
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 RUNTIME_DEPENDENCIES = ["fastjsonschema>=2.21", "pyjwt>=2.8"]

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from golive.deploy.cfn import logical_id
-from golive.local.assignment import PROXY_ROUTE, assign_routes
-from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, load_apps
 from golive.routing import Route
+from golive.service.assignment import PROXY_ROUTE, assign_routes
+from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
+from golive.service.loading import load_apps
 
 API_INTEGRATION_LIMIT_S = 29.0  # API Gateway's maximum integration timeout
 SKIP_DIRS = {"tests", "test", ".golive", ".venv", "venv", "dist", "build", "node_modules", "__pycache__", ".git"}

@@ -7,7 +7,7 @@ from typing import Any
 from golive.deploy.builder import KEY_ID, Builder
 from golive.deploy.cfn import ref
 from golive.deploy.service import table_id
-from golive.deploy.settings import table_settings
+from golive.service.settings import table_settings
 
 
 def add_tables(b: Builder) -> None:

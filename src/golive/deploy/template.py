@@ -14,10 +14,10 @@ from golive.deploy.dashboard import add_dashboard
 from golive.deploy.functions import add_functions
 from golive.deploy.kms import add_key
 from golive.deploy.service import Service, load_service
-from golive.deploy.settings import section
 from golive.deploy.tables import add_tables
 from golive.deploy.waf import add_waf
-from golive.local.config import ConfigError, ServiceConfig
+from golive.service.config import ConfigError, ServiceConfig
+from golive.service.settings import section
 
 GENERATOR = "golive"
 

@@ -9,7 +9,7 @@ from golive.deploy.api import REST_API
 from golive.deploy.builder import Builder
 from golive.deploy.cfn import get_att, logical_id, sub
 from golive.deploy.functions import add_log_group
-from golive.deploy.settings import waf_settings
+from golive.service.settings import waf_settings
 
 WEB_ACL = "WebAcl"
 WEB_ACL_NAME = "${AWS::StackName}-web-acl"  # named, so the dashboard can chart it (WAF metrics use the name)

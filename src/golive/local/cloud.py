@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.local.apigw.access_log import flush_all, write_soon
-from golive.local.config import ConfigError, ServiceConfig, load_config
+from golive.service.config import ConfigError, ServiceConfig, load_config
 
 
 class PortInUse(ConfigError):

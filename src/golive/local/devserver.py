@@ -19,8 +19,9 @@ from golive.errors import PHRASES, MethodNotAllowed, NotFound
 from golive.http import new_request_id
 from golive.local.apigw import proxy
 from golive.local.apigw.proxy import MalformedResponse
-from golive.local.config import ConfigError, FunctionConfig, ServiceConfig, failure_location, load_app, load_handler
 from golive.routing import Route, Router
+from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
+from golive.service.loading import failure_location, load_app, load_handler
 from golive.synth import LambdaContext
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's hard request payload limit (REST and HTTP APIs)
@@ -185,7 +186,7 @@ def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[s
 
 def route_table(config: ServiceConfig, apps: dict[str, Any]) -> list[tuple[str, Route]]:
     """(function name, route) for every golive.App route the service serves, assigned as `golive template` does."""
-    from golive.local.assignment import assign_routes
+    from golive.service.assignment import assign_routes
 
     return [(item.function, item.route) for item in assign_routes(config, apps) if item.route is not None]
 

@@ -43,7 +43,7 @@ from golive.local.apigw.responses import GatewayResponse, gateway_response, temp
 from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
-from golive.local.config import ConfigError, ServiceConfig
+from golive.service.config import ConfigError, ServiceConfig
 from golive.synth import request_time
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota (REST and HTTP APIs)

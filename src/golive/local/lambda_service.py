@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from golive.http import RandomBytes
-from golive.local.config import FunctionConfig, ServiceConfig
 from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment
 from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description
+from golive.service.config import FunctionConfig, ServiceConfig
 
 __all__ = ["OUTCOMES", "Invocation", "LambdaService", "LogRecord", "exit_description"]
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from golive.local.apigw.throttling import TokenBucket, parse_limits
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 _PERIODS = ("DAY", "WEEK", "MONTH")
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from golive.local.config import ConfigError, FunctionConfig, ServiceConfig
+from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
 
 LAMBDA_TYPES = ("lambda-token", "lambda-request", "lambda")
 JWT_TYPES = ("jwt", "cognito")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from golive.local.config import ConfigError
 from golive.security.cors import CORS, DEFAULT_ALLOW_HEADERS, DEFAULT_EXPOSE_HEADERS
+from golive.service.config import ConfigError
 
 
 class GatewayCORS:

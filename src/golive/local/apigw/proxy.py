@@ -15,7 +15,7 @@ from golive.synth import build_event as synth_event
 from golive.synth import multi_values, request_time, rest_event
 
 if TYPE_CHECKING:
-    from golive.local.config import ServiceConfig
+    from golive.service.config import ServiceConfig
 
 # Lambda's synchronous payload limits: its error message quotes 6291556 bytes for responses.
 MAX_RESPONSE_BYTES = 6291556

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 # response type -> (REST API status, REST body, x-amzn-ErrorType, HTTP API status, HTTP API body).
 # Bodies are byte-exact: REST answers {"message":...} except ACCESS_DENIED, which AWS capitalises ({"Message":...});
@@ -164,7 +164,7 @@ def template_responses(config: Any) -> TemplateResponses | None:
         return None
     try:
         from golive.deploy.api import gateway_responses
-        from golive.deploy.settings import api_settings
+        from golive.service.settings import api_settings
     except ImportError:
         return None
     try:

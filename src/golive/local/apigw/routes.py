@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from golive.local.assignment import assign_routes
-from golive.local.assignment import normal_path as _normal
-from golive.local.config import ConfigError, ServiceConfig
+from golive.service.assignment import assign_routes
+from golive.service.assignment import normal_path as _normal
+from golive.service.config import ConfigError, ServiceConfig
 
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_.-]*)(\+?)\}$")
 
@@ -162,7 +162,7 @@ def _decode(value: str) -> str:
 def extract(config: ServiceConfig) -> list[RouteSpec]:
     """Every route of the service, assigned to functions as `golive template` assigns them (assignment.py)."""
     from golive.local.apigw.authorizers import authorizer_functions
-    from golive.local.config import failure_location, load_app
+    from golive.service.loading import failure_location, load_app
 
     apps: dict[str, Any] = {}
     skipped = authorizer_functions(config)
@@ -210,7 +210,7 @@ def load(config: ServiceConfig, timeout: float = 60.0) -> RouteTable:
 
 
 def main(argv: list[str]) -> int:
-    from golive.local.config import load_config
+    from golive.service.config import load_config
 
     try:
         config = load_config(argv[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 # API Gateway's default account-level limits per Region (steady rate, burst).
 ACCOUNT_RATE = 10000.0
@@ -52,7 +52,7 @@ def parse_limits(value: Any, where: str, default: tuple[float, int] | None = Non
 def stage_defaults() -> tuple[float, int]:
     """The stage's default method limits `golive template` deploys when [api] throttle is not set."""
     try:
-        from golive.deploy.settings import API_DEFAULTS
+        from golive.service.settings import API_DEFAULTS
     except ImportError:  # deploy not present: API Gateway's account limits are the only ones
         return ACCOUNT_RATE, ACCOUNT_BURST
     return float(API_DEFAULTS["throttle_rate"]), int(API_DEFAULTS["throttle_burst"])

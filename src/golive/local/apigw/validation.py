@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from golive.local.apigw.routes import RouteSpec
-from golive.local.config import ConfigError
+from golive.service.config import ConfigError
 
 
 class ValidationVerdict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from golive.local.config import ConfigError, ServiceConfig
+from golive.service.config import ConfigError, ServiceConfig
 
 # Defaults, documented in docs/deploy.md: change both together.
 API_DEFAULTS = {"throttle_rate": 100, "throttle_burst": 200, "log_retention_days": 365}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from golive.local.config import ConfigError, ServiceConfig
+from golive.service.config import ConfigError, ServiceConfig
 
 PROXY_ROUTE = ("ANY", "/{proxy+}")  # what a handler golive cannot see into gets when golive.toml lists no routes
 _KEY = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|ANY)\s+(/\S*)$")

@@ -219,7 +219,7 @@ def test_authorizer_api_keys_and_cors(users):
     health = users["Resources"]["ApiFunction"]["Properties"]["Events"]["GetHealth"]["Properties"]
     assert health["Auth"] == {"Authorizer": "NONE", "ApiKeyRequired": False}
     authorizer = users["Resources"]["AuthorizerFunction"]["Properties"]
-    assert authorizer["Handler"] == "golive.deploy.authorizer.handler"
+    assert authorizer["Handler"] == "golive.security.authorizer.handler"
     assert authorizer["Environment"]["Variables"]["GOLIVE_JWKS_URL"].endswith("/jwks.json")
     problem = api["GatewayResponses"]["BAD_REQUEST_BODY"]
     assert problem["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"

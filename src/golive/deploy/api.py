@@ -13,6 +13,7 @@ from golive.deploy.functions import add_log_group, integration_timeout_ms
 from golive.deploy.schemas import to_draft4
 from golive.deploy.service import DeployRoute, function_id
 from golive.service.config import ConfigError
+from golive.service.responses import gateway_responses
 from golive.service.settings import api_settings, number
 
 REST_API = "Api"
@@ -49,12 +50,6 @@ HTTP_ACCESS_LOG = {
     "authorizerError": "$context.authorizer.error", "principalId": "$context.authorizer.principalId",
     "sourceIp": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
     "domainName": "$context.domainName", "stage": "$context.stage",
-}
-# Gateway-made errors as RFC 9457 problem+json, like the function's own.
-PROBLEM_RESPONSES = {
-    "DEFAULT_4XX": None, "DEFAULT_5XX": None, "BAD_REQUEST_BODY": 400, "BAD_REQUEST_PARAMETERS": 400,
-    "UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "WAF_FILTERED": 403, "THROTTLED": 429, "QUOTA_EXCEEDED": 429,
-    "INTEGRATION_TIMEOUT": 504,
 }
 CACHE_REASON = ("no stage cache: the gateway cache key ignores the caller, so caching authenticated responses would "
                 "serve one caller's data to another; routes set Cache-Control for clients, and [api] cache enables "
@@ -197,11 +192,10 @@ def _rest_event(b: Builder, route: DeployRoute, auth: AuthPlan, settings: dict[s
     properties: dict[str, Any] = {"RestApiId": ref(REST_API), "Path": route.path, "Method": route.method,
                                   "TimeoutInMillis": integration_timeout_ms(function)}
     method_auth: dict[str, Any] = {}
-    if route.route.public:
-        if auth.kind != "none":
-            method_auth["Authorizer"] = "NONE"
-        if settings["usage_plan"]:
-            method_auth["ApiKeyRequired"] = False
+    if auth.kind != "none" and not auth.guards(route.key, route.route.public):
+        method_auth["Authorizer"] = "NONE"
+    if route.route.public and settings["usage_plan"]:
+        method_auth["ApiKeyRequired"] = False
     elif auth.kind == "cognito" and route.route.scopes:
         method_auth["AuthorizationScopes"] = list(route.route.scopes)
     if method_auth:
@@ -260,32 +254,6 @@ def _rest_auth(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> dict[str
     return result
 
 
-def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
-    """API Gateway's own error answers as problem+json with golive's security headers (REST APIs)."""
-    from golive.security.headers import DEFAULT_HEADERS
-
-    headers = {"Content-Type": "'application/problem+json'", "Cache-Control": "'no-store'",
-               **{name: f"'{value}'" for name, value in DEFAULT_HEADERS.items()},
-               # Gateway responses may only map request parameters or constants (not $context.requestId), so
-               # the caller's correlation id is echoed; the body carries API Gateway's requestId regardless.
-               "X-Request-ID": "method.request.header.X-Request-ID"}
-    cors = settings["cors"]
-    if cors and len(cors["origins"]) == 1:
-        headers["Access-Control-Allow-Origin"] = f"'{cors['origins'][0]}'"
-        headers["Vary"] = "'Origin'"
-    responses: dict[str, Any] = {}
-    for kind, status in PROBLEM_RESPONSES.items():
-        body = '{"type":"about:blank","title":$context.error.messageString,'
-        if status is not None:
-            body += f'"status":{status},'
-        if kind.startswith("BAD_REQUEST"):
-            body += '"detail":"$util.escapeJavaScript($context.error.validationErrorString)",'
-        body += '"requestId":"$context.requestId"}'
-        responses[kind] = {"ResponseParameters": {"Headers": dict(headers)},
-                           "ResponseTemplates": {"application/json": body}}
-    return responses
-
-
 def _preflight_to_function(b: Builder, settings: dict[str, Any]) -> None:
     """Several CORS origins: API Gateway's mock preflight takes only one, so OPTIONS goes to the app's CORS."""
     seen: set[str] = set()
@@ -324,7 +292,7 @@ def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
         properties: dict[str, Any] = {"ApiId": ref(HTTP_API), "Path": route.path, "Method": route.method,
                                       "PayloadFormatVersion": "2.0",
                                       "TimeoutInMillis": integration_timeout_ms(function, 30_000)}
-        if route.route.public and auth.kind != "none":
+        if auth.kind != "none" and not auth.guards(route.key, route.route.public):
             properties["Auth"] = {"Authorizer": "NONE"}
         elif auth.kind in ("cognito", "jwt") and route.route.scopes:
             properties["Auth"] = {"AuthorizationScopes": list(route.route.scopes)}

@@ -15,8 +15,8 @@ from golive.routing import Route
 from golive.service.assignment import PROXY_ROUTE, assign_routes
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
 from golive.service.loading import load_apps
+from golive.service.quotas import integration_limit_s
 
-API_INTEGRATION_LIMIT_S = 29.0  # API Gateway's maximum integration timeout
 SKIP_DIRS = {"tests", "test", ".golive", ".venv", "venv", "dist", "build", "node_modules", "__pycache__", ".git"}
 
 
@@ -96,9 +96,10 @@ def load_service(config: ServiceConfig, stage: str | None = None) -> Service:
         used.add(name)
         deploy_routes.append(DeployRoute(route, owner[key], name))
     for name, function in config.functions.items():
-        if any(r.function == name for r in deploy_routes) and math.ceil(function.timeout) >= API_INTEGRATION_LIMIT_S:
+        limit = integration_limit_s(config.api_type)
+        if any(r.function == name for r in deploy_routes) and math.ceil(function.timeout) >= limit:
             raise ConfigError(f"[functions.{name}] timeout is {function.timeout:g} s, but API Gateway gives up at "
-                              f"{API_INTEGRATION_LIMIT_S:g} s; set timeout below 29 (3 for user-facing routes)")
+                              f"{limit:g} s; set timeout below {limit:g} (3 for user-facing routes)")
     metrics = sorted(set(find_custom_metrics(config.root)) | set(_listed_metrics(config)))
     validate = all(getattr(app, "validate_responses", True) for app in apps.values())
     return Service(config, stage or config.stage, deploy_routes, metrics, validate)

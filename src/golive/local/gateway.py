@@ -28,8 +28,6 @@ from golive.local.apigw.access_log import AccessLog
 from golive.local.apigw.apikeys import UsagePlan
 from golive.local.apigw.cors import GatewayCORS
 from golive.local.apigw.proxy import (
-    MAX_REQUEST_EVENT_BYTES,
-    MAX_RESPONSE_BYTES,
     MalformedResponse,
     api_id_for,
     build_event,
@@ -44,11 +42,9 @@ from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.service.config import ConfigError, ServiceConfig
+from golive.service.quotas import LAMBDA_REQUEST_BYTES, LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES, integration_limit_s
 from golive.synth import request_time
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota (REST and HTTP APIs)
-REST_INTEGRATION_TIMEOUT = 29.0  # seconds, API Gateway quotas
-HTTP_INTEGRATION_TIMEOUT = 30.0
 _PIPELINE_LIMIT = 16  # pipelined requests queued per connection before reading pauses
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -137,13 +133,12 @@ class Gateway:
         self.api_type = config.api_type
         self.rest = self.api_type == "rest"
         self.stage = config.stage
-        self.arn_stage = config.stage
         self.api_id = api_id_for(config)
         variables = api.get("stage_variables") or {}
         if not isinstance(variables, dict):
             raise ConfigError("[api] stage_variables must be a table of names to strings")
         self.stage_variables = {str(k): str(v) for k, v in variables.items()}
-        limit = REST_INTEGRATION_TIMEOUT if self.rest else HTTP_INTEGRATION_TIMEOUT
+        limit = integration_limit_s(self.api_type)
         timeout = api.get("integration_timeout")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
                                     or not 0.05 <= timeout <= limit):
@@ -349,7 +344,7 @@ class Gateway:
             log["authorizerError"] = result.message or result.error
             return self._fail(exchange, gateway_response(result.error, self.api_type), result.headers)
         context = dict(result.context or {})
-        if self.rest and self.authorizer.kind in authorizers.LAMBDA_TYPES:
+        if self.rest and self.authorizer.plan.lambda_authorizer:
             context["integrationLatency"] = latency
         event["requestContext"]["authorizer"] = context
         return None
@@ -358,10 +353,10 @@ class Gateway:
         """Invoke the route's function; the reply comes from _integrated (or _timed_out), not from here."""
         log = exchange.log
         payload = _encode_event(event).encode()
-        if len(payload) > MAX_REQUEST_EVENT_BYTES:
+        if len(payload) > LAMBDA_REQUEST_BYTES:
             log["integrationStatus"] = 413
             log["integrationErrorMessage"] = (f"Lambda request payload size exceeded the maximum allowed payload "
-                                              f"size ({MAX_REQUEST_EVENT_BYTES} bytes)")
+                                              f"size ({LAMBDA_REQUEST_BYTES} bytes)")
             return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
         exchange.integration_started = time.perf_counter()
         try:
@@ -414,9 +409,9 @@ class Gateway:
                                               f"error: {invocation.error_message or invocation.error_type}")
             return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
         raw = invocation.payload or b""
-        if len(raw) > MAX_RESPONSE_BYTES:
+        if len(raw) > LAMBDA_RESPONSE_BYTES:
             log["integrationErrorMessage"] = (f"Response payload size exceeded maximum allowed payload size "
-                                              f"({MAX_RESPONSE_BYTES} bytes).")
+                                              f"({LAMBDA_RESPONSE_BYTES} bytes).")
             return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
         try:
             result = json.loads(raw) if raw else None

@@ -15,10 +15,11 @@ import sys
 from collections.abc import Iterable
 from typing import Protocol
 
+from golive.service.quotas import LAMBDA_RESPONSE_BYTES
+
 PREFIX = "/2018-06-01/runtime/"
 NEXT_PATH = PREFIX + "invocation/next"
 INIT_ERROR_PATH = PREFIX + "init/error"
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's synchronous response limit: 6,291,556 bytes
 _MAX_HEAD_BYTES = 64 * 1024
 _NEXT_REQUEST = b"GET " + NEXT_PATH.encode() + b" "
 _HEADER_FIELD = re.compile(r"([^:\r\n]*):([^\r\n]*)")
@@ -285,7 +286,7 @@ class RuntimeAPI:
         if path.startswith(PREFIX + "invocation/") and method == "POST":
             request_id, _, action = path[len(PREFIX) + len("invocation/"):].partition("/")
             if action == "response":
-                if len(body) > MAX_RESPONSE_BYTES:
+                if len(body) > LAMBDA_RESPONSE_BYTES:
                     status = 413
                     self.handler.on_error(request_id, b"", "Function.ResponseSizeTooLarge")
                 else:

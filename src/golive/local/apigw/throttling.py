@@ -51,10 +51,8 @@ def parse_limits(value: Any, where: str, default: tuple[float, int] | None = Non
 
 def stage_defaults() -> tuple[float, int]:
     """The stage's default method limits `golive template` deploys when [api] throttle is not set."""
-    try:
-        from golive.service.settings import API_DEFAULTS
-    except ImportError:  # deploy not present: API Gateway's account limits are the only ones
-        return ACCOUNT_RATE, ACCOUNT_BURST
+    from golive.service.settings import API_DEFAULTS
+
     return float(API_DEFAULTS["throttle_rate"]), int(API_DEFAULTS["throttle_burst"])
 
 

@@ -37,16 +37,16 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 idle_timeout: float = 300.0) -> None:
     """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening."""
     from golive.local import gateway as gw
-    from golive.local.apigw import authorizers
     from golive.local.apigw import routes as route_table
     from golive.local.apigw.apikeys import dev_key
     from golive.local.lambda_service import LambdaService
+    from golive.service.auth import add_jwt_function
 
     loop = asyncio.get_running_loop()
     table = await loop.run_in_executor(None, route_table.load, config)
     if on_routes is not None:
         on_routes(table.routes)
-    authorizers.add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
+    add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
     lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
     await lambdas.start()
@@ -92,19 +92,26 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
 async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
     """After a change: re-read golive.toml and the route table, then recycle environments; a broken change is
     reported in one line and the last good state keeps serving."""
-    from golive.local.apigw import authorizers
     from golive.local.apigw import routes as route_table
+    from golive.service.auth import add_jwt_function
 
     loop = asyncio.get_running_loop()
     try:
         fresh = await loop.run_in_executor(None, load_config, config.root)
-        authorizers.add_jwt_function(fresh)
+        add_jwt_function(fresh)
         table = await loop.run_in_executor(None, route_table.load, fresh)
+        if table.failures:  # a handler served on declared routes no longer imports
+            name, error = next(iter(table.failures.items()))
+            raise ConfigError(f"[functions.{name}] handler failed to import: {error}")
         type(gateway)(fresh, lambdas, table, access_log=gateway.access_log)  # validates before anything changes
         gateway.routes = table
         gateway.configure(fresh)
     except ConfigError as exc:
-        print(f"golive dev: reload failed, still serving the previous version: {exc}", file=sys.stderr, flush=True)
+        lambdas.hold(str(exc))
+        warm = sum(1 for pool in lambdas.pools.values() for env in pool.environments if env.state != "dead")
+        print(f"golive dev: reload failed: {exc}\ngolive dev: {warm} warm environment{'s' if warm != 1 else ''} keep "
+              f"serving the previous version; a request that needs a new environment answers 502 (the error is in "
+              f"its log) until you fix the code", file=sys.stderr, flush=True)
         return
     lambdas.reload(fresh)
     print(f"golive dev: reloaded ({len(table.routes)} routes)", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from golive.service.checks import check_app
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
 
 
@@ -38,15 +39,13 @@ def load_app(config: ServiceConfig, function: FunctionConfig) -> Any:
 
     target = load_handler(config, function)
     owner = getattr(target, "__self__", None)
-    if isinstance(owner, App):
-        return owner
-    if isinstance(target, App):
-        return target
-    module = sys.modules[function.module]
-    for value in vars(module).values():
-        if isinstance(value, App):
-            return value
-    return None
+    app = owner if isinstance(owner, App) else target if isinstance(target, App) else None
+    if app is None:
+        module = sys.modules[function.module]
+        app = next((value for value in vars(module).values() if isinstance(value, App)), None)
+    if app is not None:
+        check_app(app, function.name)
+    return app
 
 
 def load_apps(config: ServiceConfig) -> dict[str, Any]:

@@ -23,6 +23,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="folder holding golive.toml (default: the current folder)")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--no-reload", action="store_true",
+                        help="do not watch the service's files (by default a change reloads routes and environments)")
     parser.add_argument("--in-process", action="store_true",
                         help="run handlers inside this process (fastest start; no worker processes, no gateway "
                              "emulation: no throttling, authorizers, timeouts or memory limits)")
@@ -65,7 +67,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     from golive.local import cloud
 
     table: list[Any] = []
-    code = cloud.run(config, args.host, args.port, on_routes=table.extend,
+    code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
                      ready=lambda url: _banner(config, table, len(config.functions), url, args.service_dir,
                                                "local cloud: API Gateway + Lambda workers"))
     print("golive dev: stopped", file=sys.stderr, flush=True)

@@ -2,11 +2,10 @@
 
 Access-log records go to stdout as JSON lines (one per request); function logs (START/END/REPORT and the function's
 own output) go to stderr prefixed with the function name; a code or golive.toml change recycles the environments
-and re-reads the route table. `python -m golive.local.cloud SERVICE_DIR --port 0` runs it directly."""
+and re-reads the route table. `golive dev` (commands/dev.py) is its command line."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
 import sys
@@ -135,32 +134,3 @@ def run(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
         except KeyboardInterrupt:
             pass
     return 0
-
-
-def banner(config: ServiceConfig, url: str) -> str:
-    api = "REST API (payload v1)" if config.api_type == "rest" else "HTTP API (payload v2)"
-    functions = len(config.functions)
-    return (f"golive dev: {config.service} {config.version}, {api}, stage {config.stage}, "
-            f"{functions} function{'s' if functions != 1 else ''}, listening on {url}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m golive.local.cloud", description=__doc__.splitlines()[0])
-    parser.add_argument("service_dir", nargs="?", default=".")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--no-watch", action="store_true", help="do not reload on code changes")
-    parser.add_argument("--runtime-client", default="golive", choices=("golive", "awslambdaric"))
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(Path(args.service_dir))
-        return run(config, args.host, args.port, ready=lambda url: print(banner(config, url), file=sys.stderr,
-                                                                           flush=True),
-                   watch=not args.no_watch, runtime_client=args.runtime_client)
-    except ConfigError as exc:
-        print(f"golive dev: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,6 +20,7 @@ from golive.http import new_request_id
 from golive.local.apigw import proxy
 from golive.local.apigw.proxy import MalformedResponse
 from golive.local.apigw.responses import gateway_response, template_responses
+from golive.local.invocation import handler_error
 from golive.routing import Route, Router
 from golive.service.assignment import assign_routes
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
@@ -288,11 +289,7 @@ def _lower(headers: list[tuple[str, str]]) -> dict[str, str]:
 
 def log_function_error(exc: BaseException, request_id: str) -> None:
     """An unhandled handler exception, logged the way the Lambda Python runtime logs it (one JSON line)."""
-    # Only the handler's frames, as Lambda shows them: the dev server's own are noise.
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
-    stack = traceback.format_list(frames)
-    _log_line(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
-                          "stackTrace": stack}))
+    _log_line(json.dumps(handler_error(exc, request_id, skip=__file__)))
 
 
 def _log_line(line: str) -> None:

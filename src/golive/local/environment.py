@@ -25,9 +25,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from golive.local.invocation import Invocation, Job, exit_description
+from golive.local.invocation import Invocation, Job, exit_description, platform_error
 from golive.local.runtime_api import RuntimeAPI
 from golive.observability.logging import iso_now
+from golive.service.quotas import LAMBDA_RESPONSE_BYTES
 
 if TYPE_CHECKING:
     from golive.local.lambda_service import LambdaService, Pool
@@ -390,8 +391,8 @@ class Environment:
             self._oom(job)  # the runtime hit RLIMIT_DATA: on Lambda the kernel would have killed it
             return 202
         if error_type == "Function.ResponseSizeTooLarge":
-            body = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
-                                               "(6291556 bytes).", "errorType": error_type}).encode()
+            body = platform_error(error_type, f"Response payload size exceeded maximum allowed payload size "
+                                              f"({LAMBDA_RESPONSE_BYTES} bytes).")
             document = _json_object(body)
         message = document.get("errorMessage")
         self._finish(job, "function_error", body, error_type, str(message) if message is not None else None,
@@ -430,8 +431,7 @@ class Environment:
         self._drain()
         message = f"Task timed out after {self.function.timeout:.2f} seconds"
         self._platform(job, f"{iso_now()} {job.request_id} {message}")
-        payload = json.dumps({"errorType": "Sandbox.Timedout",
-                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        payload = platform_error("Sandbox.Timedout", message, job.request_id)
         self.kill()
         self._finish(job, "timeout", payload, "Sandbox.Timedout", message)
         self._release()
@@ -444,8 +444,7 @@ class Environment:
         message = f"Runtime exited with error: {reason}"
         self._platform(job, f"RequestId: {job.request_id} Error: {message}")
         self._platform(job, error_type)
-        payload = json.dumps({"errorType": error_type,
-                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        payload = platform_error(error_type, message, job.request_id)
         self._finish(job, "crash", payload, error_type, message, memory_mb=memory_mb)
         self._release()
 
@@ -462,8 +461,7 @@ class Environment:
         if body is None:
             self._platform(job, f"RequestId: {job.request_id} Error: {message}")
             self._platform(job, error_type)
-            body = json.dumps({"errorType": error_type,
-                               "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+            body = platform_error(error_type, message, job.request_id)
         self._finish(job, "init_error", body, error_type, message)
         self.job = None
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from golive.errors import PHRASES
 from golive.http import RandomBytes, new_request_id
 from golive.local.apigw import authorizers
 from golive.local.apigw.access_log import AccessLog
@@ -50,15 +51,7 @@ _PIPELINE_LIMIT = 16  # pipelined requests queued per connection before reading 
 Reply = tuple[int, list[tuple[str, str]], bytes]
 
 
-def _phrases() -> dict[int, bytes]:
-    from http import HTTPStatus
-
-    table = {status.value: status.phrase.encode() for status in HTTPStatus}
-    table[413] = b"Request Entity Too Large"
-    return table
-
-
-_PHRASES = _phrases()
+_PHRASES = {status: phrase.encode() for status, phrase in PHRASES.items()}
 
 
 class GatewayRequest:

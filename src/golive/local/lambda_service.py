@@ -18,7 +18,7 @@ from pathlib import Path
 
 from golive.http import RandomBytes
 from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment
-from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description
+from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description, platform_error
 from golive.service.config import FunctionConfig, ServiceConfig
 from golive.service.quotas import LOCAL_ACCOUNT_ID, local_region
 
@@ -343,7 +343,7 @@ class LambdaService:
     def _not_loadable(self, pool: Pool, job: Job, reason: str) -> Invocation:
         message = f"golive dev: not starting an environment: the service failed to load after a change: {reason}"
         self.log(pool.function.name, job.request_id, "platform", message)
-        payload = json.dumps({"errorType": "Runtime.ImportModuleError", "errorMessage": message}).encode()
+        payload = platform_error("Runtime.ImportModuleError", message)
         return Invocation(request_id=job.request_id, outcome="init_error", payload=payload,
                           error_type="Runtime.ImportModuleError", error_message=message,
                           memory_mb=pool.function.memory)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from golive.local.apigw.access_log import flush_all, write_soon
+from golive.local.output import flush_all, write_soon
 from golive.service.config import ConfigError, ServiceConfig, load_config
 
 

@@ -19,7 +19,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from golive.errors import PHRASES
@@ -42,6 +42,7 @@ from golive.local.apigw.responses import GatewayResponse, gateway_response, temp
 from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
+from golive.local.invocation import Invocation
 from golive.service.config import ConfigError, ServiceConfig
 from golive.service.quotas import LAMBDA_REQUEST_BYTES, LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES, integration_limit_s
 from golive.synth import request_time
@@ -107,11 +108,25 @@ _encode_event = json.JSONEncoder(separators=(",", ":"), check_circular=False).en
 _ENTROPY_BYTES = 64  # random bytes per request, sliced: trace root 12, parent 8, request id 16, ids 11 + 11
 
 
-class Gateway:
-    """API Gateway in front of a Lambda service: anything with `submit(function, payload, trace_id=, on_done=)`
-    (on_done(invocation) called once with the result) and `async invoke(function, payload)` for authorizers."""
+class Lambdas(Protocol):
+    """What the gateway needs of the Lambda service behind it (LambdaService)."""
 
-    def __init__(self, config: ServiceConfig, lambdas: Any, routes: RouteTable, *,
+    def submit(self, function: str, payload: bytes, *, trace_id: str | None = None,
+               client_context: str | None = None,
+               on_done: Callable[[Invocation], None] | None = None) -> asyncio.Future[Invocation]:
+        """Start one invocation; on_done(invocation) is called once, as soon as the result is known."""
+        ...
+
+    async def invoke(self, function: str, payload: bytes, *, trace_id: str | None = None,
+                     client_context: str | None = None) -> Invocation:
+        """One invocation, awaited (authorizers)."""
+        ...
+
+
+class Gateway:
+    """API Gateway in front of a Lambda service."""
+
+    def __init__(self, config: ServiceConfig, lambdas: Lambdas, routes: RouteTable, *,
                  access_log: AccessLog | None = None) -> None:
         self.lambdas = lambdas
         self.access_log = access_log or AccessLog()
@@ -168,7 +183,7 @@ class Gateway:
         self.cors = GatewayCORS(cors, self.api_type) if cors else None
         self.authorizer = authorizers.build(config, self._invoke_authorizer, self.integration_timeout)
 
-    async def _invoke_authorizer(self, function: str, payload: bytes) -> Any:
+    async def _invoke_authorizer(self, function: str, payload: bytes) -> Invocation:
         return await self.lambdas.invoke(function, payload)
 
     # -- the pipeline ------------------------------------------------------------------------------------------
@@ -377,7 +392,7 @@ class Gateway:
         log["integrationErrorMessage"] = "Execution failed due to a timeout error"
         self._complete(exchange, self._fail(exchange, gateway_response("INTEGRATION_TIMEOUT", self.api_type)))
 
-    def _integrated(self, exchange: _Exchange, invocation: Any) -> None:
+    def _integrated(self, exchange: _Exchange, invocation: Invocation) -> None:
         """The function's answer (called by the Lambda service as soon as it has one): the client's reply."""
         if exchange.answered:  # the integration timed out meanwhile
             return
@@ -388,7 +403,7 @@ class Gateway:
             reply = self._broken(exchange, exc)
         self._complete(exchange, reply)
 
-    def _proxy_reply(self, exchange: _Exchange, invocation: Any) -> Reply:
+    def _proxy_reply(self, exchange: _Exchange, invocation: Invocation) -> Reply:
         log = exchange.log
         log["integrationRequestId"] = invocation.request_id
         outcome = invocation.outcome

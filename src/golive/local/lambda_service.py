@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from golive.http import RandomBytes
-from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment
+from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment, Pool
 from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description, platform_error
 from golive.service.config import FunctionConfig, ServiceConfig
 from golive.service.quotas import LOCAL_ACCOUNT_ID, local_region
@@ -29,29 +29,6 @@ __all__ = ["OUTCOMES", "Invocation", "LambdaService", "LogRecord", "exit_descrip
 SPIN_LIMIT_S = 0.001
 POLL_GAP_S = 0.00002  # two polls further apart than this: the loop ran other callbacks in between
 RUNTIME_CLIENTS = ("golive", "awslambdaric")
-
-
-class _Stats:
-    __slots__ = ("cold_starts", "crashes", "function_errors", "init_errors", "invocations", "throttles", "timeouts")
-
-    def __init__(self) -> None:
-        self.invocations = self.cold_starts = self.function_errors = self.timeouts = 0
-        self.crashes = self.init_errors = self.throttles = 0
-
-
-class Pool:
-    """The environments of one function."""
-
-    def __init__(self, function: FunctionConfig) -> None:
-        self.function = function
-        self.environments: list[Environment] = []
-        self.stats = _Stats()
-        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService._poll_for
-
-    @property
-    def limit(self) -> int:
-        reserved = self.function.reserved_concurrency
-        return self.function.concurrency if reserved is None else min(reserved, self.function.concurrency)
 
 
 class LambdaService:

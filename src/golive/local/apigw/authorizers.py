@@ -9,11 +9,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from golive.local.invocation import Invocation
 from golive.service.auth import AuthPlan, plan
 from golive.service.config import ServiceConfig
 from golive.service.quotas import LOCAL_ACCOUNT_ID, local_region
 
-Invoke = Callable[[str, bytes], Awaitable[Any]]
+Invoke = Callable[[str, bytes], Awaitable[Invocation]]
 
 
 class AuthResult:

@@ -91,8 +91,3 @@ def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPla
         properties["CodeSigningConfigArn"] = package["code_signing_config_arn"]
     b.add(function_id(name), "AWS::Serverless::Function", properties,
           Metadata=checkov_skip(("CKV_AWS_116", DLQ_REASON), ("CKV_AWS_117", VPC_REASON)))
-
-
-def integration_timeout_ms(function: FunctionConfig, limit_ms: int = 29_000) -> int:
-    """The gateway waits one second longer than the function may run, so a timeout is the function's to report."""
-    return min(limit_ms, math.ceil(function.timeout) * 1000 + 1000)

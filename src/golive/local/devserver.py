@@ -26,6 +26,7 @@ from golive.service.assignment import assign_routes
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
 from golive.service.loading import failure_location, load_app, load_handler
 from golive.service.quotas import LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES
+from golive.service.settings import api_settings
 from golive.synth import LambdaContext
 
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) an oversized body up to this, so the client sees the 413
@@ -186,8 +187,9 @@ class ServiceRuntime:
         self.targets = targets
         self.kind = event_kind(config)
         self.stage = config.stage
-        self.stage_variables = {k: str(v) for k, v in (config.api.get("stage_variables") or {}).items()}
-        self.binary_types = [str(t) for t in config.api.get("binary_media_types") or []]
+        settings = api_settings(config)  # [api] as the template and the local cloud's gateway read it
+        self.stage_variables = settings["stage_variables"]
+        self.binary_types = settings["binary_media_types"]
         self.api_id = proxy.api_id_for(config)
         self.templates = template_responses(config)
         self.routes = route_table(config, {n: t.app for n, t in targets.items() if t.app is not None})

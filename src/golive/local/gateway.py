@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import sys
 import time
 import traceback
@@ -43,8 +42,9 @@ from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.invocation import Invocation
-from golive.service.config import ConfigError, ServiceConfig
+from golive.service.config import ServiceConfig
 from golive.service.quotas import LAMBDA_REQUEST_BYTES, LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES, integration_limit_s
+from golive.service.settings import api_settings, integration_timeout_s
 from golive.synth import request_time
 
 _PIPELINE_LIMIT = 16  # pipelined requests queued per connection before reading pauses
@@ -135,52 +135,28 @@ class Gateway:
         self.configure(config)
 
     def configure(self, config: ServiceConfig) -> None:
-        """(Re)read golive.toml's [api] and [auth]: raises ConfigError with one line saying what to fix."""
-        api = config.api
+        """(Re)read golive.toml's [api] and [auth] (as the template reads them: service/settings.api_settings and
+        service/auth.plan): raises ConfigError with one line saying what to fix."""
+        settings = api_settings(config)
         self.config = config
         self.api_type = config.api_type
         self.rest = self.api_type == "rest"
         self.stage = config.stage
         self.api_id = api_id_for(config)
-        variables = api.get("stage_variables") or {}
-        if not isinstance(variables, dict):
-            raise ConfigError("[api] stage_variables must be a table of names to strings")
-        self.stage_variables = {str(k): str(v) for k, v in variables.items()}
-        limit = integration_limit_s(self.api_type)
-        timeout = api.get("integration_timeout")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-                                    or not 0.05 <= timeout <= limit):
-            raise ConfigError(f"[api] integration_timeout must be between 0.05 and {limit:g} seconds "
-                              f"(API Gateway's maximum for {'REST' if self.rest else 'HTTP'} APIs)")
-        # Each route's integration timeout (timeoutInMillis): as golive template sets it, one second past the
-        # function's own timeout (so a slow function reports its own timeout), capped at API Gateway's maximum;
-        # [api] integration_timeout and [api.integration_timeouts] "METHOD /path" lower it.
-        self.route_timeouts: dict[str, float] = {}
-        for route in self.routes.routes:
-            function = config.functions.get(route.function)
-            own = min(limit, math.ceil(function.timeout) + 1.0) if function is not None else limit
-            self.route_timeouts[route.key] = float(timeout) if timeout is not None else own
-        self.integration_timeout = float(timeout) if timeout is not None else limit
-        for key, value in (api.get("integration_timeouts") or {}).items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.05 <= value <= limit:
-                raise ConfigError(f"[api.integration_timeouts] {key!r} must be between 0.05 and {limit:g} seconds")
-            self.route_timeouts[" ".join(key.split())] = float(value)
-        binary = api.get("binary_media_types") or []
-        if not isinstance(binary, list) or not all(isinstance(t, str) and "/" in t for t in binary):
-            raise ConfigError("[api] binary_media_types must be a list of media types like [\"image/png\", \"*/*\"]")
-        self.binary_types = list(binary)
-        self.throttler = Throttler(api)
+        self.stage_variables = settings["stage_variables"]
+        # Each route's integration timeout (timeoutInMillis), by the rule the template deploys.
+        self.route_timeouts = {route.key: integration_timeout_s(settings, route.key,
+                                                                 config.functions.get(route.function))
+                               for route in self.routes.routes}
+        self.integration_timeout = settings["integration_timeout"] or integration_limit_s(self.api_type)
+        self.binary_types = settings["binary_media_types"]
+        self.throttler = Throttler(settings)
         self.throttler.prepare([(route.key, route.throttle) for route in self.routes.routes])
-        if not self.rest and (api.get("usage_plan") or api.get("api_keys")):
-            raise ConfigError("[api] usage_plan and api_keys need a REST API (type = \"rest\"): HTTP APIs have no "
-                              "API keys or usage plans")
-        self.usage_plan = UsagePlan(api, config.service) if self.rest and api.get("usage_plan") else None
+        self.usage_plan = UsagePlan(settings, config.service) if settings["usage_plan"] else None
         self.templates = template_responses(config)
-        self.validator = RequestValidator(api) if self.rest else None
-        if self.validator is not None and not (self.validator.params or self.validator.body):
-            self.validator = None
-        cors = api.get("cors")
-        self.cors = GatewayCORS(cors, self.api_type) if cors else None
+        self.validator = RequestValidator(settings["request_validation"]) \
+            if settings["request_validation"] != "off" else None
+        self.cors = GatewayCORS(settings["cors"], self.api_type) if settings["cors"] else None
         self.authorizer = authorizers.build(config, self._invoke_authorizer, self.integration_timeout)
 
     async def _invoke_authorizer(self, function: str, payload: bytes) -> Invocation:

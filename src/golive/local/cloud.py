@@ -100,8 +100,7 @@ async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
         add_jwt_function(fresh)
         table = await loop.run_in_executor(None, route_table.load, fresh)
         if table.failures:  # a handler served on declared routes no longer imports
-            name, error = next(iter(table.failures.items()))
-            raise ConfigError(f"[functions.{name}] handler failed to import: {error}")
+            raise ConfigError(next(iter(table.failures.values())))
         type(gateway)(fresh, lambdas, table, access_log=gateway.access_log)  # validates before anything changes
         gateway.routes = table
         gateway.configure(fresh)

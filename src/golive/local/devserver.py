@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import socketserver
 import sys
@@ -24,7 +23,7 @@ from golive.local.invocation import handler_error
 from golive.routing import Route, Router
 from golive.service.assignment import assign_routes
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
-from golive.service.loading import failure_location, load_app, load_handler
+from golive.service.loading import load_function
 from golive.service.quotas import LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES
 from golive.service.settings import api_settings
 from golive.synth import LambdaContext
@@ -155,21 +154,7 @@ def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[s
     for name, function in config.functions.items():
         if only is not None and name not in only:
             continue
-        try:
-            handler = load_handler(config, function)
-            app = load_app(config, function)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            if os.environ.get("GOLIVE_DEBUG"):
-                raise
-            where = failure_location(exc, config)
-            raise ConfigError(f"[functions.{name}] handler {function.handler} failed to load: "
-                              f"{type(exc).__name__}: {exc}{where}; fix it and run again "
-                              f"(GOLIVE_DEBUG=1 shows the traceback)") from None
-        if not callable(handler):
-            raise ConfigError(f"[functions.{name}] handler {function.handler} is not callable; "
-                              f"point it at a function handler(event, context)")
+        handler, app = load_function(config, function)
         targets[name] = FunctionTarget(config, function, handler, app, lock)
     return targets
 

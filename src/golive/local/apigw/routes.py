@@ -167,25 +167,21 @@ def extract(config: ServiceConfig, failures: dict[str, str] | None = None) -> li
     """Every route of the service, assigned to functions as `golive template` assigns them (assignment.py);
     `failures` collects the import errors of handlers served on the routes golive.toml declares for them."""
     from golive.service.auth import authorizer_functions
-    from golive.service.loading import failure_location, load_app
+    from golive.service.loading import LoadError, load_function
 
     apps: dict[str, Any] = {}
     skipped = authorizer_functions(config)
     functions = {name: f for name, f in config.functions.items() if name not in skipped}
     for name, function in functions.items():
         try:
-            apps[name] = load_app(config, function)
-        except ConfigError:
-            raise
-        except Exception as exc:
+            apps[name] = load_function(config, function)[1]
+        except LoadError as exc:
             if not function.routes:
-                raise ConfigError(f"[functions.{name}] handler {function.handler} failed to import "
-                                  f"({type(exc).__name__}: {exc}){failure_location(exc, config)}; fix it, "
-                                  f"or declare its routes in golive.toml "
-                                  f"(routes = [\"ANY /{{proxy+}}\"])") from None
+                raise ConfigError(f"{exc}; or declare its routes in golive.toml (routes = [\"ANY /{{proxy+}}\"])"
+                                  ) from None
             apps[name] = None  # declared routes are enough to serve it; its worker reports the import error
             if failures is not None:
-                failures[name] = f"{type(exc).__name__}: {exc}{failure_location(exc, config)}"
+                failures[name] = str(exc)
     return [spec_of(item.route, item.function, apps[item.function]) if item.route is not None
             else RouteSpec(item.method, item.path, item.function)
             for item in assign_routes(config, apps)]

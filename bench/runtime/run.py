@@ -227,15 +227,21 @@ def build_task_roots(directory: Path) -> dict[str, Path]:
         raise BenchError(f"golive package failed: {exc}") from exc
     if package.bytecode.files == 0:
         raise BenchError("golive package shipped no bytecode for this interpreter")
+    return unzip_task_roots(package.path, directory)
+
+
+def unzip_task_roots(zip_path: Path, directory: Path) -> dict[str, Path]:
+    """The zip unzipped twice under directory, read-only as /var/task is: "bytecode" as shipped, "source" with
+    every __pycache__ deleted."""
     roots = {}
     for kind in ("bytecode", "source"):
         root = directory / kind
-        with zipfile.ZipFile(package.path) as archive:
+        with zipfile.ZipFile(zip_path) as archive:
             archive.extractall(root)
         if kind == "source":
             for cache in sorted(root.rglob("__pycache__"), reverse=True):
                 shutil.rmtree(cache)
-        for path in [root, *root.rglob("*")]:  # /var/task is read-only
+        for path in [root, *root.rglob("*")]:
             path.chmod(path.stat().st_mode & ~0o222)
         roots[kind] = root
     return roots

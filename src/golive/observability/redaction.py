@@ -88,12 +88,19 @@ def redact_record(record: dict[str, Any]) -> dict[str, Any]:
 
 def redact_record_in_place(record: dict[str, Any]) -> dict[str, Any]:
     """redact_record() on a record the caller owns (the logger's, built for this line): no second dict."""
+    # The cache lookups are inlined (this loop runs for every field of every log line); misses take the full path.
+    keys, clean = _key_cache, _clean
     for key, value in record.items():  # only values change: no key is added or removed while iterating
         if key in TRUSTED_FIELDS:
             continue
-        if sensitive_key(key):
+        sensitive = keys.get(key)
+        if sensitive is None:
+            sensitive = sensitive_key(key)
+        if sensitive:
             record[key] = REDACTED
         elif value.__class__ is str:
+            if value in clean:
+                continue
             masked = mask_text(value)
             if masked is not value:
                 record[key] = masked

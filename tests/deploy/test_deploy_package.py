@@ -129,6 +129,8 @@ def test_the_zip_ships_runtime_bytecode_and_imports_from_a_read_only_task_root_w
                    "jwt/__init__"):
         folder_name, _, stem = module.rpartition("/")
         assert f"{folder_name + '/' if folder_name else ''}__pycache__/{stem}.cpython-312.pyc" in names, module
+    handler_pyc = (tmp_path / "task" / "__pycache__" / "handler.cpython-312.pyc").read_bytes()
+    assert b"/var/task/handler.py" in handler_pyc and b"golive-package-" not in handler_pyc  # reproducible bytes
     sources = [n for n in names if n.endswith(".py")]
     assert f"{len(sources)} modules as Python 3.12 bytecode" in result.stdout
     root = tmp_path / "task"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 # The interpreter prints its version and its bytecode tag, so a shim that points nowhere (pyenv's, when the
 # version is not enabled) or a python3.12 that is really something else is never trusted.
+TASK_ROOT = "/var/task"  # where Lambda unzips a function's package
 _PROBE = "import sys; print('%d.%d' % sys.version_info[:2], sys.implementation.cache_tag)"
 
 
@@ -91,7 +92,9 @@ def compile_tree(staging: Path, python: str, interpreter: str) -> Bytecode:
     sources = [p for p in staging.rglob("*.py") if "__pycache__" not in p.parts]
     # -j 0: one worker per CPU. A dependency may ship files its Python cannot compile (templates, old test
     # files); compileall reports them and goes on, and those stay source only, exactly as before.
+    # -s/-p: the file names recorded in the bytecode are where Lambda unzips the package (/var/task), not this
+    # build's temporary folder, so the same inputs give the same .pyc bytes (the zip stays reproducible).
     subprocess.run([interpreter, "-I", "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-                    str(staging)], capture_output=True, text=True)
+                    "-s", str(staging), "-p", TASK_ROOT, str(staging)], capture_output=True, text=True)
     compiled = {p.parent.parent / (p.name.split(".", 1)[0] + ".py") for p in staging.rglob(f"__pycache__/*.{tag}.pyc")}
     return Bytecode(python, interpreter, len(compiled), sum(1 for s in sources if s not in compiled))

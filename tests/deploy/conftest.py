@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deploy_helpers import SERVICES, render
+from deploy_helpers import SERVICES, STAGED, render
 
 from golive.deploy.cfn import dump_yaml
 
@@ -14,7 +14,9 @@ from golive.deploy.cfn import dump_yaml
 @pytest.fixture(scope="session")
 def templates() -> dict[str, dict[str, Any]]:
     """Every service's generated template, built once per test process."""
-    return {name: render(path) for name, path in SERVICES.items()}
+    rendered = {name: render(path) for name, path in SERVICES.items()}
+    rendered.update({name: render(path, stage) for name, (path, stage) in STAGED.items()})
+    return rendered
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,13 @@ SERVICES = {"users_like": FIXTURES / "users_like", "users_multi": FIXTURES / "us
             "users_http": FIXTURES / "users_http"}
 if (EXAMPLE_USERS / "golive.toml").exists():
     SERVICES["examples_users"] = EXAMPLE_USERS
+# Templates of a non-default stage, linted and transformed beside the default ones: name -> (service, stage).
+STAGED = {"examples_users_dev": (EXAMPLE_USERS, "dev")} if "examples_users" in SERVICES else {}
+TEMPLATE_NAMES = sorted([*SERVICES, *STAGED])
 
 
-def render(service_dir: Path) -> dict[str, Any]:
-    template, _ = build(load_config(service_dir))
+def render(service_dir: Path, stage: str | None = None) -> dict[str, Any]:
+    template, _ = build(load_config(service_dir, stage), stage=stage)
     return template
 
 

@@ -65,7 +65,7 @@ def audit(service_dir: str | None = None, template_file: str | None = None, stag
     from golive.service.config import load_config
     from golive.service.settings import number, section
 
-    config = load_config(service_dir)
+    config = load_config(service_dir, stage)
     generated, builder = build(config, stage=stage)
     service = builder.service
     model = TemplateModel(template if template is not None else generated)

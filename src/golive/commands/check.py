@@ -10,7 +10,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service_dir", nargs="?", metavar="SERVICE_DIR",
                         help="folder holding golive.toml: audits the template golive writes for it, plus its code")
     parser.add_argument("--template", metavar="FILE", help="audit this SAM/CloudFormation template (YAML or JSON)")
-    parser.add_argument("--stage", help="stage to generate the template for (with SERVICE_DIR)")
+    parser.add_argument("--stage", help="stage to build for: applies golive.toml [stages.STAGE] and names the API "
+                        "stage (default: [api] stage, else prod for REST, $default for HTTP)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json for CI")
     level = parser.add_mutually_exclusive_group()
     level.add_argument("--min-score", type=int, metavar="N",

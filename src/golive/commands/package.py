@@ -13,7 +13,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="folder holding golive.toml (default: the current folder)")
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="where to write SERVICE.zip and template.yaml (default: SERVICE_DIR/dist)")
-    parser.add_argument("--stage", help="API stage name for the template (default: [api] stage)")
+    parser.add_argument("--stage", help="stage to build for: applies golive.toml [stages.STAGE] and names the API "
+                        "stage (default: [api] stage, else prod for REST, $default for HTTP)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from golive.deploy.template import build, zip_name
     from golive.service.config import load_config
 
-    config = load_config(args.service_dir)
+    config = load_config(args.service_dir, args.stage)
     output = Path(args.output) if args.output else config.root / "dist"
     # The template sits beside the zip, so CodeUri is just the zip's name (what `sam deploy` resolves).
     template, builder = build(config, stage=args.stage, code_uri=zip_name(config))

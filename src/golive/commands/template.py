@@ -12,7 +12,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service_dir", nargs="?", default=".", metavar="SERVICE_DIR",
                         help="folder holding golive.toml (default: the current folder)")
     parser.add_argument("-o", "--output", metavar="FILE", help="where to write the template (default: stdout)")
-    parser.add_argument("--stage", help="API stage name (default: [api] stage, else prod for REST, $default for HTTP)")
+    parser.add_argument("--stage", help="stage to build for: applies golive.toml [stages.STAGE] and names the API "
+                        "stage (default: [api] stage, else prod for REST, $default for HTTP)")
     parser.add_argument("--code-uri", metavar="PATH",
                         help="the zip the functions run (default: SERVICE_DIR/dist/SERVICE.zip, as `golive package` "
                              "writes it, relative to the template)")
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from golive.deploy.template import build, zip_name
     from golive.service.config import load_config
 
-    config = load_config(args.service_dir)
+    config = load_config(args.service_dir, args.stage)
     output = Path(args.output) if args.output else None
     template_dir = output.parent if output else Path.cwd()
     code_uri = args.code_uri or default_code_uri(config.root, zip_name(config), template_dir)

@@ -166,6 +166,7 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
         del properties["MergeDefinitions"], properties["DefinitionBody"]
     if cache:
         properties.update({"CacheClusterEnabled": True, "CacheClusterSize": cache["size"]})
+    _add_domain(b, properties)
     api_auth = _rest_auth(b, auth, settings)
     if api_auth:
         properties["Auth"] = api_auth
@@ -291,6 +292,29 @@ def _add_event(b: Builder, route: DeployRoute, event: dict[str, Any]) -> None:
     function.setdefault("Events", {})[route.logical] = event
 
 
+def _add_domain(b: Builder, properties: dict[str, Any]) -> None:
+    """[api] domain (often set per stage): a custom domain on TLS 1.2, with its Route 53 alias when a zone is given."""
+    domain = b.service.config.api.get("domain")
+    if not domain:
+        return
+    example = ('domain = { name = "api.example.com", certificate_arn = "arn:aws:acm:...", '
+               'hosted_zone_id = "Z123..." }')
+    if not isinstance(domain, dict) or not isinstance(domain.get("name"), str) or not str(
+            domain.get("certificate_arn", "")).startswith("arn:"):
+        raise ConfigError(f"golive.toml: [api] domain needs a name and an ACM certificate_arn, e.g. {example}")
+    unknown = set(domain) - {"name", "certificate_arn", "hosted_zone_id", "base_path"}
+    if unknown:
+        raise ConfigError(f"golive.toml: [api] domain has unknown key {', '.join(sorted(unknown))}; e.g. {example}")
+    spec: dict[str, Any] = {"DomainName": domain["name"], "CertificateArn": domain["certificate_arn"],
+                            "EndpointConfiguration": "REGIONAL", "SecurityPolicy": "TLS_1_2"}
+    if domain.get("base_path"):
+        spec["BasePath"] = [str(domain["base_path"])]
+    if domain.get("hosted_zone_id"):
+        spec["Route53"] = {"HostedZoneId": str(domain["hosted_zone_id"])}
+    properties["Domain"] = spec
+    b.output("DomainUrl", f"https://{domain['name']}", "The API's custom domain")
+
+
 # -- HTTP API ----------------------------------------------------------------------------------------------------
 
 def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
@@ -341,6 +365,7 @@ def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
             "MaxAge": cors["max_age"],
             "AllowCredentials": cors["credentials"],
         }
+    _add_domain(b, properties)
     b.add(HTTP_API, "AWS::Serverless::HttpApi", properties)
     b.notes.append("HTTP API: no WAF association, no request validation and no X-Ray tracing at the gateway "
                    "(the function still validates and traces); use type = \"rest\" to get them")

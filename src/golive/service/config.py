@@ -36,6 +36,7 @@ class FunctionConfig:
     runtime: str = "python3.12"
     architecture: str = "arm64"
     routes: list[str] = field(default_factory=list)  # route keys this function serves; empty: all of its app's
+    provisioned_concurrency: int | None = None  # kept warm on the live alias (deployed only)
 
     @property
     def module(self) -> str:
@@ -107,13 +108,13 @@ class ServiceConfig:
 
 
 _TOP_KEYS = {"service", "version", "api", "auth", "functions", "tables", "alarms", "tags", "package", "check",
-             "waf", "dashboard"}
+             "waf", "dashboard", "stages", "deployment"}
 _FUNCTION_KEYS = {"handler", "memory", "timeout", "concurrency", "reserved_concurrency", "environment", "runtime",
-                  "architecture", "routes"}
+                  "architecture", "routes", "provisioned_concurrency"}
 
 
-def load_config(service_dir: str | os.PathLike[str]) -> ServiceConfig:
-    """Read and check SERVICE_DIR/golive.toml."""
+def load_config(service_dir: str | os.PathLike[str], stage: str | None = None) -> ServiceConfig:
+    """Read and check SERVICE_DIR/golive.toml, with the overrides of [stages.STAGE] (else the default stage's)."""
     root = Path(service_dir).resolve()
     if not root.exists():
         raise ConfigError(f"service directory {service_dir} does not exist; pass the folder holding golive.toml")
@@ -126,6 +127,9 @@ def load_config(service_dir: str | os.PathLike[str]) -> ServiceConfig:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc}); fix the syntax at that line") from None
+    from golive.service.stages import apply_stage
+
+    raw = apply_stage(raw, stage, path)
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown section or key {', '.join(sorted(unknown))}; "

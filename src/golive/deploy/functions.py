@@ -87,7 +87,25 @@ def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPla
         "Environment": {"Variables": environment},
         "Tags": b.tag_map,
     }
+    if name in b.service.config.functions:  # the service's own, not golive's JWT authorizer
+        _add_alias(properties, where, function)
     if package.get("code_signing_config_arn"):
         properties["CodeSigningConfigArn"] = package["code_signing_config_arn"]
     b.add(function_id(name), "AWS::Serverless::Function", properties,
           Metadata=checkov_skip(("CKV_AWS_116", DLQ_REASON), ("CKV_AWS_117", VPC_REASON)))
+
+
+def _add_alias(properties: dict[str, Any], where: str, function: FunctionConfig) -> None:
+    """Every deploy publishes a version behind the live alias: the API calls the alias, CodeDeploy shifts it."""
+    from golive.deploy.release import ALIAS
+
+    properties["AutoPublishAlias"] = ALIAS
+    provisioned = function.provisioned_concurrency
+    if provisioned is None:
+        return
+    reserve = properties["ReservedConcurrentExecutions"]
+    if isinstance(provisioned, bool) or not isinstance(provisioned, int) or not 0 < provisioned <= reserve:
+        raise ConfigError(f"golive.toml: {where} provisioned_concurrency must be a whole number from 1 to the "
+                          f"function's reserved concurrency ({reserve})")
+    properties["ProvisionedConcurrencyConfig"] = {"ProvisionedConcurrentExecutions": provisioned}
+

@@ -13,6 +13,7 @@ from golive.deploy.cfn import TRANSFORM
 from golive.deploy.dashboard import add_dashboard
 from golive.deploy.functions import add_functions
 from golive.deploy.kms import add_key
+from golive.deploy.release import add_release
 from golive.deploy.service import Service, load_service
 from golive.deploy.tables import add_tables
 from golive.deploy.waf import add_waf
@@ -39,6 +40,7 @@ def build(config: ServiceConfig, stage: str | None = None, code_uri: str | None 
     add_api(b, auth)
     add_waf(b)
     add_alarms(b)
+    add_release(b)
     add_dashboard(b)
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -17,8 +17,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[aws,cli]'
 	@touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml
+$(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml tests/tools/package-lock.json
 	$(BIN)/pip install --quiet -e '.[dev]'
+	npm ci --prefix tests/tools --no-audit --no-fund --silent
 	@touch $@
 
 run: $(VENV)/.installed

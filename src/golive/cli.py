@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "template": ("golive.commands.template", "write the AWS SAM template (alarms, WAF, dashboard, IAM)"),
     "package": ("golive.commands.package", "build the deployable zip for Lambda"),
     "check": ("golive.commands.check", "the go-live audit of a service or any SAM/CloudFormation template"),
+    "ci": ("golive.commands.ci", "write the GitHub Actions workflow: test, audit, deploy and verify each stage"),
     "verify": ("golive.commands.verify", "end-to-end and contract checks against a running stage (local or AWS)"),
 }
 

@@ -15,6 +15,7 @@ from conftest import REPO, free_port
 
 USERS = REPO / "examples" / "users"
 BROKEN = REPO / "tests" / "fixtures" / "services" / "broken"
+PACT = REPO / "tests" / "fixtures" / "pacts" / "web-users.json"  # a consumer's expectations of the Users API
 
 
 def golive(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -29,14 +30,16 @@ def test_verify_passes_against_the_users_service(launch_dev_server: Callable[...
         token = golive("token", str(USERS), "--sub", "verify-ci", "--role", "admin").stdout.strip().splitlines()[-1]
         report = tmp_path / "verify.json"
         result = golive("verify", server.url, "--service", str(USERS), "--token", token, "--origin",
-                        "https://app.example.com", "--max-examples", "4", "--max-seconds", "60", "--report",
-                        str(report))
+                        "https://app.example.com", "--max-examples", "4", "--max-seconds", "60", "--pact",
+                        str(PACT), "--report", str(report))
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"golive verify {server.url}: passed: 6 operations" in result.stdout
+    assert result.stdout.rstrip().endswith("2 interactions of web-users.json")
     data = json.loads(report.read_text())
     assert data["ok"] is True and data["findings"] == [] and data["operations"] == 6
+    assert data["pacts"] == {str(PACT): 2}
     assert data["requests"] >= 6 * 2  # every operation was exercised, plus the anonymous and CORS probes
 
 
@@ -46,8 +49,8 @@ def test_verify_fails_against_a_broken_service_naming_the_request(launch_dev_ser
     server = launch_dev_server(BROKEN, GOLIVE_STATE_DIR=str(tmp_path / "state"))
     try:
         report = tmp_path / "verify.json"
-        result = golive("verify", server.url, "--service", str(BROKEN), "--max-seconds", "30", "--report",
-                        str(report))
+        result = golive("verify", server.url, "--service", str(BROKEN), "--max-seconds", "30", "--pact", str(PACT),
+                        "--report", str(report))
     finally:
         server.stop()
     assert result.returncode == 1, result.stdout + result.stderr
@@ -58,8 +61,15 @@ def test_verify_fails_against_a_broken_service_naming_the_request(launch_dev_ser
     item = next(line for line in lines if line.startswith("FAIL GET /items/{id} "))
     assert "-> 500" in item
     assert not any(line.startswith("FAIL GET /me") for line in lines)  # it refuses anonymous callers: 401
+    # The consumer's pact breaks too: its health probe gets a 503, and /users does not exist here at all.
+    pact = lines.index(next(line for line in lines if line.startswith("FAIL pact: a health probe [pact] -> 503: ")))
+    assert "Expected 'degraded' to match '^ok$'" in lines[pact] and "expected 200 but was 503" in lines[pact]
+    assert lines[pact + 1].strip() == f"request: curl -X GET {server.url}/health"
+    users = next(line for line in lines if line.startswith("FAIL pact: a page of users for a signed-in admin "))
+    assert "-> 403" in users and "expected 200 but was 403" in users
     findings = json.loads(report.read_text())["findings"]
-    assert {f["operation"] for f in findings} == {"GET /health", "GET /items/{id}"}
+    assert {f["operation"] for f in findings} == {"GET /health", "GET /items/{id}", "pact: a health probe",
+                                                  "pact: a page of users for a signed-in admin"}
     assert all(f["request"].startswith("curl -X GET ") for f in findings)
 
 

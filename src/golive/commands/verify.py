@@ -22,6 +22,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="generated requests per operation (default: 10)")
     parser.add_argument("--max-seconds", type=float, default=60.0, metavar="S",
                         help="stop generating new requests after S seconds (default: 60)")
+    parser.add_argument("--pact", metavar="FILE", action="append", default=[],
+                        help="also replay a consumer's Pact file against the URL (repeatable)")
     parser.add_argument("--report", metavar="FILE", help="also write the result as JSON (for CI)")
 
 
@@ -40,13 +42,21 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # requests' ConnectionError is an OSError
         raise CLIError(f"cannot reach {args.url}: {type(exc).__name__}; start the service (golive dev) or check "
                        f"the URL") from None
+    if args.pact:
+        from golive.release.pact import verify_pact
+
+        for pact_file in args.pact:
+            interactions, findings = verify_pact(args.url, pact_file, args.token)
+            result.pacts[pact_file] = interactions
+            result.findings.extend(findings)
     for finding in result.findings:
         print(finding.line())
     for label in result.skipped:
         print(f"SKIP {label}: not reached within --max-seconds {args.max_seconds:g}")
     verdict = "passed" if result.ok else f"{len(result.findings)} finding(s)"
+    pacts = "".join(f", {n} interactions of {Path(f).name}" for f, n in result.pacts.items())
     print(f"golive verify {result.base_url}: {verdict}: {result.operations} operations, {result.requests} requests "
-          f"in {result.seconds:.1f} s")
+          f"in {result.seconds:.1f} s{pacts}")
     if args.report:
         try:
             Path(args.report).write_text(json.dumps(result.as_json(), indent=2) + "\n")

@@ -42,6 +42,7 @@ class Result:
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # operations not reached within --max-seconds
+    pacts: dict[str, int] = field(default_factory=dict)  # Pact file -> interactions verified
 
     @property
     def ok(self) -> bool:
@@ -49,7 +50,7 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "ok": self.ok, "operations": self.operations, "requests": self.requests,
-                "seconds": round(self.seconds, 2), "skipped": self.skipped,
+                "seconds": round(self.seconds, 2), "skipped": self.skipped, "pacts": self.pacts,
                 "findings": [finding.__dict__ for finding in self.findings]}
 
 

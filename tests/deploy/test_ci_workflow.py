@@ -97,3 +97,19 @@ def test_the_stages_are_the_services_own(tmp_path: Path):
     result = golive("ci", str(service), "-o", "-")
     assert result.returncode == 0, result.stderr
     assert list(yaml.safe_load(result.stdout)["jobs"]) == ["test", "deploy-staging", "deploy-prod"]
+
+
+def test_the_users_example_keeps_its_workflow_current_and_linted(tmp_path: Path):
+    """examples/users is laid out as a repository of its own: its committed workflow is what golive ci writes."""
+    committed = EXAMPLE_USERS / ".github" / "workflows" / "golive.yml"
+    service = tmp_path / "users"
+    shutil.copytree(EXAMPLE_USERS, service, ignore=shutil.ignore_patterns("__pycache__", "dist", ".golive"))
+    fresh = service / ".github" / "workflows" / "golive.yml"
+    fresh.unlink()
+    result = golive("ci", str(service), "-o", str(fresh), "--region", "eu-west-1", "--install",
+                    "python -m pip install --upgrade pip && python -m pip install 'golive[cli,aws,verify]' pytest "
+                    "httpx jsonschema", "--test", "python -m pytest -q tests")
+    assert result.returncode == 0, result.stderr
+    assert fresh.read_text() == committed.read_text(), "regenerate it: see the command in this test"
+    assert yaml.safe_load(committed.read_text())["env"]["SERVICE_DIR"] == "."
+    assert actionlint(committed) == []

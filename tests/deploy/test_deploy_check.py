@@ -15,7 +15,7 @@ from golive.check.checklist import ITEMS
 from golive.deploy.cfn import dump_yaml
 
 CODE_ITEMS = {"resilience.circuit_breakers", "testing.end_to_end", "testing.contract", "testing.load",
-              "documentation.openapi"}
+              "testing.pipeline", "documentation.openapi"}
 
 
 def run_audit(template: dict, tmp_path, name: str = "t") -> dict[str, dict]:
@@ -29,7 +29,8 @@ def test_the_checklist_covers_every_item_of_seed_003():
     counts: dict[str, int] = {}
     for item in ITEMS:
         counts[item.category] = counts.get(item.category, 0) + 1
-    assert counts == {"observability": 7, "security": 6, "performance": 2, "resilience": 2, "testing": 3,
+    # seed 003's 21 items, plus gradual deployment (resilience) and the pipeline (testing) for releasing safely
+    assert counts == {"observability": 7, "security": 6, "performance": 2, "resilience": 3, "testing": 4,
                       "documentation": 1}
 
 
@@ -152,7 +153,9 @@ WEAKENED: list[tuple[str, Callable[[dict], None], dict[str, list[str]]]] = [
     ("no alarms", _drop_alarms, {
         "observability.latency_alarms": ["no tail-latency", "POST /users", "PUT /users/{id}"],
         "observability.error_rate_alarms": ["no 4xx and 5xx rate alarms", "DELETE /users/{id}"],
-        "observability.success_rate_alarms": ["no low-success-rate alarm", "GET /users"]}),
+        "observability.success_rate_alarms": ["no low-success-rate alarm", "GET /users"],
+        # the canary's rollback alarms are gone too
+        "resilience.gradual_deployment": ["ApiFunction.DeploymentPreference names alarms the template lacks"]}),
     ("IntegrationLatency", _integration_latency_alarms, {"observability.latency_alarms": [
         "IntegrationLatency alarms found"]}),
     ("error counts", _error_counts_not_rates, {"observability.error_rate_alarms": ["POST /users"]}),
@@ -317,19 +320,53 @@ def test_repository_tests_that_start_golive_dev_on_the_service_are_its_end_to_en
     assert item["evidence"] == ["../../tests/e2e/test_svc.py:2: import httpx (repository test of this service)"]
 
 
-def test_tests_holding_live_responses_to_the_openapi_document_are_contract_tests(tmp_path):
+def test_contract_tests_pass_on_a_verification_not_on_an_import(tmp_path):
     service = copy_service("users_multi", tmp_path)
     (service / "tests").mkdir()
     (service / "tests" / "test_spec.py").write_text(
         "from openapi_spec_validator import validate\n\ndef test_valid():\n    validate(load('openapi.json'))\n")
     assert _code_items(service)["testing.contract"]["status"] == "fail"  # checks the document, not the API
+    (service / "tests" / "test_pact.py").write_text(
+        '"""The consumer\'s pact."""\nimport pact\nfrom jsonschema import Draft202012Validator\nimport httpx\n'
+        'PACT = {"consumer": "web", "provider": "svc"}  # openapi\nURL = "http://127.0.0.1:3000"\n')
+    assert _code_items(service)["testing.contract"]["status"] == "fail"  # imports and a pact verify nothing
     (service / "tests" / "test_spec.py").write_text(
         '"""Live answers against openapi.json."""\nimport httpx\nfrom jsonschema import Draft202012Validator\n'
-        'URL = "http://127.0.0.1:3000"\n')
+        'URL = "http://127.0.0.1:3000"\n\ndef test_list(schema):\n'
+        '    Draft202012Validator(schema).validate(httpx.get(URL + "/users").json())\n')
     item = _code_items(service)["testing.contract"]
     assert item["status"] == "pass"
-    assert item["evidence"] == ["tests/test_spec.py:3: from jsonschema import Draft202012Validator "
-                                "(live responses checked against the OpenAPI document)"]
+    assert item["evidence"] == ['tests/test_spec.py:7: Draft202012Validator(schema).validate(httpx.get(URL + '
+                                '"/users").json()) (live responses checked against the OpenAPI document)']
+    (service / "tests" / "test_spec.py").unlink()
+    (service / "Makefile").write_text("contracts:\n\tgolive verify $(URL) --pact pacts/web-svc.json\n")
+    item = _code_items(service)["testing.contract"]
+    assert item["status"] == "pass"
+    assert item["evidence"] == ["Makefile:2: golive verify $(URL) --pact pacts/web-svc.json (contract verification "
+                                "in CI)"]
+
+
+def test_the_pipeline_item_wants_a_gate_before_and_a_check_after_each_deploy(tmp_path):
+    service = copy_service("users_multi", tmp_path)
+    assert _code_items(service)["testing.pipeline"]["status"] == "fail"
+    workflows = service / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "deploy.yml").write_text(
+        "jobs:\n  deploy:\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+        "          aws-access-key-id: ${{ secrets.KEY }}\n      - run: sam deploy --stack-name svc\n")
+    item = _code_items(service)["testing.pipeline"]
+    assert item["status"] == "fail"
+    assert item["evidence"][:3] == [
+        ".github/workflows/deploy.yml:6: aws-access-key-id: ${{ secrets.KEY }}: long-lived AWS keys; assume a role "
+        "through OIDC (configure-aws-credentials role-to-assume)",
+        ".github/workflows/deploy.yml deploys (.github/workflows/deploy.yml:7: - run: sam deploy --stack-name svc) "
+        "with no test or golive check before it",
+        ".github/workflows/deploy.yml deploys with nothing checking the deployed stage (golive verify)"]
+    (workflows / "deploy.yml").unlink()
+    assert golive("ci", str(service), "-o", str(workflows / "golive.yml")).returncode == 0
+    item = _code_items(service)["testing.pipeline"]
+    assert item["status"] == "pass"
+    assert [e.rpartition(" (")[2] for e in item["evidence"]] == ["gate)", "deploy)", "deployed stage checked)"]
 
 
 def test_a_published_spec_must_describe_the_route_table(tmp_path):

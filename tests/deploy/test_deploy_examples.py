@@ -69,7 +69,7 @@ def test_golive_check_on_the_users_directory_scores_100_on_evidence():
     result = golive("check", str(EXAMPLE_USERS), "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr  # the default level: no failed item
     report = json.loads(result.stdout)
-    assert len(report["items"]) == 21
+    assert len(report["items"]) == 23
     assert report["score"] == 100 and report["ok"] is True and report["failed"] == 0, [
         (i["id"], i["reason"]) for i in report["items"] if i["status"] == "fail"]
     items = {i["id"]: i for i in report["items"]}
@@ -85,7 +85,10 @@ def test_golive_check_on_the_users_directory_scores_100_on_evidence():
     assert any("users/store/dynamodb.py" in e and "CircuitBreaker" in e
                for e in items["resilience.circuit_breakers"]["evidence"])
     assert any(e.startswith("loadtest.py:") for e in items["testing.load"]["evidence"])
-    assert any(e.startswith("tests/test_contract.py:") for e in items["testing.contract"]["evidence"])
+    assert any(e.startswith("tests/test_contract.py:") and "(live responses checked against the OpenAPI document)" in e
+               for e in items["testing.contract"]["evidence"])
+    assert any(e.startswith(".github/workflows/golive.yml:") and "golive verify" in e
+               for e in items["testing.pipeline"]["evidence"])
     assert "openapi.json (describes every route)" in items["documentation.openapi"]["evidence"]
     e2e = items["testing.end_to_end"]["evidence"]
     assert any(e.startswith("tests/test_contract.py:") for e in e2e)

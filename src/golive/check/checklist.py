@@ -1,4 +1,5 @@
-"""The go-live checklist (seed 003): 21 items, each pass / fail / n/a with evidence (resource, property) and a fix."""
+"""The go-live checklist (seed 003, plus releasing safely): 23 items, each pass / fail / n/a with evidence (resource,
+property) and a fix."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from golive.check.evidence import ServiceEvidence
 from golive.check.model import Alarm, Api, Method, TemplateModel, references, text, truthy
+from golive.check.release import gradual_deployment, pipeline
 
 PASS, FAIL, NA = "pass", "fail", "n/a"
 CATEGORIES = ("observability", "security", "performance", "resilience", "testing", "documentation")
@@ -615,7 +617,8 @@ def end_to_end(ctx: Context) -> Outcome:
 
 
 def contract_tests(ctx: Context) -> Outcome:
-    return _code_item(ctx, "contract_tests", "no contract tests (Pact, Schemathesis, OpenAPI response checks)")
+    return _code_item(ctx, "contract_tests", "nothing verifies the API against a contract (a Pact tool imported or a "
+                                             "pact written down is not a verification)")
 
 
 def load_tests(ctx: Context) -> Outcome:
@@ -681,12 +684,19 @@ ITEMS: list[Item] = [
          "accept with a reason", multi_region),
     Item("resilience.circuit_breakers", "Circuit breakers with fallbacks",
          "wrap calls to dependencies in golive.resilience.CircuitBreaker(name, fallback=...)", circuit_breakers),
+    Item("resilience.gradual_deployment", "Gradual deployment rolled back by alarms",
+         "ship each function behind AutoPublishAlias with a DeploymentPreference (canary or linear) whose Alarms are "
+         "its error and latency alarms (golive template writes them)", gradual_deployment),
     Item("testing.end_to_end", "End-to-end tests through the HTTP interface",
          "add tests that call the deployed (or golive dev) API over HTTP", end_to_end),
     Item("testing.contract", "Consumer-driven contract tests",
-         "add Pact (or Schemathesis / OpenAPI response) contract tests", contract_tests),
+         "verify the API against its contracts: golive verify --pact FILE (or --spec) in CI, a Pact Verifier or "
+         "schemathesis run, or tests validating live answers against the OpenAPI document", contract_tests),
     Item("testing.load", "Load tests with realistic user journeys",
          "add a Locust/k6/Artillery script (or a loadtest.py of your own) that walks a real user journey", load_tests),
+    Item("testing.pipeline", "A CI pipeline that gates each deploy and verifies the deployed stage",
+         "run `golive ci` (tests and golive check before sam deploy, OIDC credentials, golive verify after)",
+         pipeline),
     Item("documentation.openapi", "Published OpenAPI spec",
          "publish `golive openapi` output (or API Gateway get-export) from CI", published_spec),
 ]

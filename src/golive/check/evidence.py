@@ -19,14 +19,27 @@ CI_FILES = (".github/workflows", ".gitlab-ci.yml", ".ci", "Makefile", "makefile"
 _HTTP_CLIENT = re.compile(r"\b(httpx|requests\.(get|post|put|patch|delete|request|Session)|aiohttp|urlopen|"
                           r"http\.client|HTTPS?Connection|urllib\.request)\b")
 _LIVE_TARGET = re.compile(r"https?://|BASE_URL|API_URL|base_url|golive\W+dev|\bdev_server\b|\bserve\(")
-# Contract tooling, not the word: "store contract tests" are not consumer-driven API contracts. Validating the
-# document itself (openapi_spec_validator) is not a contract test either: nothing checks the API against it.
-_CONTRACT = re.compile(r"\b(pact|pact_python|schemathesis|dredd|openapi_core|consumer[-_ ]driven)\b", re.IGNORECASE)
+# A contract *verified*, not a contract tool imported or a pact written down: a verifier run (Pact's Verifier,
+# schemathesis calling the API and validating the answer, golive verify, dredd). Validating the document itself
+# (openapi_spec_validator) is no contract test either: nothing checks the API against it.
+_CONTRACT_RUN = re.compile(r"\bVerifier\s*\(|\.verify_with_broker\s*\(|\bcall_and_validate\s*\(|"
+                           r"\.validate_response\s*\(|golive\W+verify\b|\bschemathesis\s+run\b|\bst\s+run\b|"
+                           r"\bpact[-_]verifier\b|\bpact[-_]provider[-_]verifier\b|\bdredd\s+\S")
+# A live answer handed to a schema validator: the call, not the import.
+_SCHEMA_CHECK_CALL = re.compile(r"Draft\d+Validator\([^)]*\)\.(validate|iter_errors|is_valid)\(|"
+                                r"\b\w*validator\w*\.(validate|iter_errors|is_valid)\(|\bjsonschema\.validate\(|"
+                                r"\bvalidate\(\s*(instance=)?\w*(response|answer|body|json)", re.IGNORECASE)
+# A pipeline: what deploys, what gates it, and what checks the deployed stage.
+_DEPLOY = re.compile(r"\bsam\s+deploy\b|\bcdk\s+deploy\b|\b(serverless|sls)\s+deploy\b|"
+                     r"\baws\s+cloudformation\s+(deploy|create-stack|update-stack)\b")
+_AUDIT_GATE = re.compile(r"golive\s+check\b")
+_TEST_GATE = re.compile(r"\bmake\s+test\b|\bpytest\b|\b(npm|yarn|pnpm)\s+test\b|\btox\b")
+_DEPLOYED_CHECK = re.compile(r"golive\s+verify\b|\bschemathesis\s+run\b|\bst\s+run\b|\bpact[-_]verifier\b|"
+                             r"\bnewman\s+run\b")
+_STORED_KEYS = re.compile(r"aws-access-key-id\s*:|AWS_SECRET_ACCESS_KEY\s*:\s*\$\{\{", re.IGNORECASE)
 # A test that holds live responses to the OpenAPI document with a JSON Schema validator.
 _OPENAPI_DOCUMENT = re.compile(r"openapi", re.IGNORECASE)
 _SCHEMA_VALIDATOR = re.compile(r"\b(jsonschema|fastjsonschema|Draft\d+Validator|openapi_core)\b")
-_SCHEMA_VALIDATOR_USE = re.compile(r"^\s*(from|import)\s+(jsonschema|fastjsonschema|openapi_core)\b|"
-                                   r"Draft\d+Validator\(")
 _LOAD = re.compile(r"\b(from locust|import locust|k6/http|artillery|gatling|vegeta|molotov|bombardier|\bwrk\b|"
                    r"\boha\b|\bhey -|\bab -n)")
 # A load script of the project's own: named for what it is, and it sends HTTP requests.
@@ -59,6 +72,17 @@ def _first_match(path: Path, pattern: re.Pattern[str], root: Path) -> str | None
     for number, line in enumerate(_read(path).splitlines(), start=1):
         if pattern.search(line):
             return f"{_rel(path, root)}:{number}: {line.strip()[:100]}"
+    return None
+
+
+def _first_step(path: Path, patterns: tuple[re.Pattern[str], ...], root: Path) -> str | None:
+    """Like _first_match over CI steps: comments skipped, and the first pattern that matches anywhere wins."""
+    lines = [(n, line) for n, line in enumerate(_read(path).splitlines(), start=1)
+             if not line.lstrip().startswith("#") and "pip install" not in line]
+    for pattern in patterns:
+        for number, line in lines:
+            if pattern.search(line):
+                return f"{_rel(path, root)}:{number}: {line.strip()[:100]}"
     return None
 
 
@@ -160,20 +184,46 @@ class ServiceEvidence:
         return found
 
     def contract_tests(self) -> list[str]:
+        """Where the API is verified against a contract: a verifier run in a test or in CI, or a test holding live
+        responses to the OpenAPI document with a schema validator call."""
         found = []
         for path in [*self.test_files(), *self.repository_tests()]:
             content = _read(path)
-            hit = _first_match(path, _CONTRACT, self.root)
+            hit = _first_match(path, _CONTRACT_RUN, self.root)
             if (hit is None and _OPENAPI_DOCUMENT.search(content) and _SCHEMA_VALIDATOR.search(content)
                     and _HTTP_CLIENT.search(content) and _LIVE_TARGET.search(content)):
-                hit = (_first_match(path, _SCHEMA_VALIDATOR_USE, self.root)
-                       or _first_match(path, _SCHEMA_VALIDATOR, self.root))
+                hit = _first_match(path, _SCHEMA_CHECK_CALL, self.root)
                 hit = f"{hit} (live responses checked against the OpenAPI document)" if hit else None
-            if hit is None and ("contract" in path.name.lower() or "pact" in path.name.lower()):
-                hit = _rel(path, self.root)
             if hit:
                 found.append(hit)
+        for path in self._ci_files():
+            hit = _first_match(path, _CONTRACT_RUN, self.root)
+            if hit:
+                found.append(f"{hit} (contract verification in CI)")
         return found
+
+    def pipeline(self) -> tuple[list[str], list[str]]:
+        """(evidence, problems) of a CI pipeline that gates each deploy and checks the deployed stage."""
+        evidence: list[str] = []
+        problems: list[str] = []
+        for path in self._ci_files():
+            deploy = _first_step(path, (_DEPLOY,), self.root)
+            if deploy is None:
+                continue
+            gate = _first_step(path, (_AUDIT_GATE, _TEST_GATE), self.root)
+            checked = _first_step(path, (_DEPLOYED_CHECK,), self.root)
+            keys = _first_match(path, _STORED_KEYS, self.root)
+            where = _rel(path, self.root)
+            if keys:
+                problems.append(f"{keys}: long-lived AWS keys; assume a role through OIDC "
+                                f"(configure-aws-credentials role-to-assume)")
+            if gate is None:
+                problems.append(f"{where} deploys ({deploy}) with no test or golive check before it")
+            if checked is None:
+                problems.append(f"{where} deploys with nothing checking the deployed stage (golive verify)")
+            if gate and checked and not keys:
+                evidence.extend([f"{gate} (gate)", f"{deploy} (deploy)", f"{checked} (deployed stage checked)"])
+        return evidence, problems
 
     def load_tests(self) -> list[str]:
         found = []

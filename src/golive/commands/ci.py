@@ -26,13 +26,23 @@ def run(args: argparse.Namespace) -> int:
     from golive.service.config import load_config
 
     config = load_config(args.service_dir)
-    repo, service_dir = repo_relative(config.root)
+    output = Path(args.output).resolve() if args.output and args.output != "-" else None
+    if output is not None and output.parent.name == "workflows" and output.parent.parent.name == ".github":
+        # -o REPO/.github/workflows/FILE names the repository: the service's path is relative to it
+        repo = output.parent.parent.parent
+        try:
+            service_dir = config.root.relative_to(repo).as_posix() or "."
+        except ValueError:
+            raise CLIError(f"{args.output} is in a repository that does not hold {args.service_dir}; write the "
+                           f"workflow into the service's repository") from None
+    else:
+        repo, service_dir = repo_relative(config.root)
     text = render(workflow(config, service_dir, branch=args.branch, region=args.region,
                            install=args.install or DEFAULT_INSTALL, test=args.test or DEFAULT_TEST))
     if args.output == "-":
         sys.stdout.write(text)
         return 0
-    output = Path(args.output) if args.output else repo / ".github" / "workflows" / "golive.yml"
+    output = output or repo / ".github" / "workflows" / "golive.yml"
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)

@@ -10,16 +10,18 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "golive"
 MAP = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 # Wings above the runtime; anything else under src/golive is the runtime (what runs inside the function).
-WINGS = ("service", "local", "deploy", "check", "commands", "telemetry", "dashboard")
+WINGS = ("service", "local", "deploy", "check", "release", "commands", "telemetry", "dashboard")
 TOP_LEVEL = {"cli": "commands", "__main__": "commands", "openapi": "service-reader"}
-# What each layer may not import: runtime <- service <- {local, deploy} <- check <- commands.
+# What each layer may not import: runtime <- service <- {local, deploy} <- {check, release} <- commands.
 FORBIDDEN = {
-    "runtime": {"service", "local", "deploy", "check", "commands", "telemetry", "dashboard", "service-reader"},
-    "service": {"local", "deploy", "check", "commands", "telemetry", "dashboard"},
-    "service-reader": {"local", "deploy", "check", "commands"},
-    "local": {"deploy", "check", "commands"},
-    "deploy": {"local", "check", "commands"},
-    "check": {"local", "commands"},
+    "runtime": {"service", "local", "deploy", "check", "release", "commands", "telemetry", "dashboard",
+                "service-reader"},
+    "service": {"local", "deploy", "check", "release", "commands", "telemetry", "dashboard"},
+    "service-reader": {"local", "deploy", "check", "release", "commands"},
+    "local": {"deploy", "check", "release", "commands"},
+    "deploy": {"local", "check", "release", "commands"},
+    "check": {"local", "release", "commands"},
+    "release": {"check", "commands", "telemetry", "dashboard"},  # it reads the service, deploy and local sides
 }
 
 

@@ -105,7 +105,7 @@ def _emails(value: Any, key: str) -> list[str]:
 # Every [api] key golive knows. Deployed by the template unless listed in LOCAL_ONLY_API_KEYS (docs/deploy.md).
 API_KEYS = ("type", "stage", "throttling", "route_throttling", "account_throttling", "integration_timeout",
             "integration_timeouts", "binary_media_types", "stage_variables", "request_validation", "gateway_responses",
-            "usage_plan", "api_keys", "cors", "log_retention_days", "log_encryption", "cache", "api_id")
+            "usage_plan", "api_keys", "cors", "log_retention_days", "log_encryption", "cache", "api_id", "domain")
 # account_throttling: an account's limits are AWS's, not the stack's; api_keys: AWS creates keys outside the
 # template; api_id: the local API's id in events and ARNs.
 LOCAL_ONLY_API_KEYS = ("account_throttling", "api_keys", "api_id")

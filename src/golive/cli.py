@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "template": ("golive.commands.template", "write the AWS SAM template (alarms, WAF, dashboard, IAM)"),
     "package": ("golive.commands.package", "build the deployable zip for Lambda"),
     "check": ("golive.commands.check", "the go-live audit of a service or any SAM/CloudFormation template"),
+    "logs": ("golive.commands.logs", "requests and their log lines from golive dev, filtered, by id, or tailed"),
+    "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles"),
+    "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
+    "query": ("golive.commands.query", "read-only SQL over golive dev's telemetry (requests, logs, metrics)"),
 }
 
 

@@ -1,0 +1,245 @@
+"""Questions asked of the telemetry store: stats per route, a request and everything it left, logs, grouped errors,
+read-only SQL. Each takes a DuckDB cursor and returns plain JSON-able dicts (the CLI, the dev server's HTTP API and
+the dashboard share them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import shlex
+import time
+from typing import Any
+
+from golive.telemetry.model import TABLES
+
+BY = ("route", "status", "minute")
+_SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_CONDITION = re.compile(r"^([A-Za-z_]+)\s*(>=|<=|!=|=|>|<|~)(.*)$", re.S)
+# filter field -> (SQL over requests r, numeric); `level` and `message` look at the request's log lines
+FILTER_FIELDS: dict[str, tuple[str, bool]] = {
+    "route": ("r.route", False), "status": ("r.status", True), "method": ("r.method", False),
+    "path": ("r.path", False), "function": ("r.function", False), "decided_by": ("r.decided_by", False),
+    "error_type": ("r.error_type", False), "stage": ("r.stage", False), "principal": ("r.principal", False),
+    "latency_ms": ("r.latency_ms", True), "cold_start": ("r.cold_start", False),
+    "level": ("l.level", False), "message": ("l.message", False),
+}
+_LOG_FIELDS = frozenset({"level", "message"})
+_OPERATORS = {"=": "=", "!=": "<>", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
+REQUEST_COLUMNS = [name for name, _, _ in TABLES["requests"]]
+LOG_COLUMNS = [name for name, _, _ in TABLES["logs"]]
+METRIC_COLUMNS = [name for name, _, _ in TABLES["metrics"]]
+
+
+class QueryError(ValueError):
+    """Bad input to a query (a filter, a duration, SQL): the message is one line saying what to fix."""
+
+
+def parse_since(text: str | None) -> float | None:
+    """'90s', '30m', '1h', '2d', '1w' → seconds (None for no limit)."""
+    if text is None or text == "":
+        return None
+    found = _SINCE.match(str(text))
+    if not found:
+        raise QueryError(f"--since {text!r} is not a duration; use a number and a unit: 90s, 30m, 1h, 2d, 1w")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def parse_filter(text: str | None) -> tuple[str, list[Any]]:
+    """'level=ERROR route="GET /users/{id}" status>=500' → a SQL condition over requests r and its parameters.
+    Conditions are ANDed; `~` means contains; level and message match any of the request's log lines."""
+    if not text or not text.strip():
+        return "TRUE", []
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise QueryError(f"--filter {text!r}: {exc}; quote values with spaces: route=\"GET /users/{{id}}\"") from None
+    request_parts: list[str] = []
+    log_parts: list[str] = []
+    request_params: list[Any] = []
+    log_params: list[Any] = []
+    for token in tokens:
+        found = _CONDITION.match(token)
+        if not found:
+            raise QueryError(f"--filter: {token!r} is not FIELD=VALUE; fields: {', '.join(FILTER_FIELDS)}; "
+                             f"operators: = != > >= < <= ~ (contains)")
+        field, operator, value = found.group(1).lower(), found.group(2), found.group(3)
+        if field not in FILTER_FIELDS:
+            raise QueryError(f"--filter: unknown field {field!r}; use one of {', '.join(FILTER_FIELDS)}")
+        column, numeric = FILTER_FIELDS[field]
+        parts, params = (log_parts, log_params) if field in _LOG_FIELDS else (request_parts, request_params)
+        if operator == "~":
+            parts.append(f"contains(lower({column}::VARCHAR), lower(?))")
+            params.append(value)
+            continue
+        if numeric:
+            try:
+                number: Any = float(value) if "." in value else int(value)
+            except ValueError:
+                raise QueryError(f"--filter: {field} takes a number, not {value!r}") from None
+            parts.append(f"{column} {_OPERATORS[operator]} ?")
+            params.append(number)
+        elif field == "cold_start":
+            if value.lower() not in ("true", "false") or operator not in ("=", "!="):
+                raise QueryError("--filter: cold_start=true or cold_start=false")
+            parts.append(f"{column} {_OPERATORS[operator]} ?")
+            params.append(value.lower() == "true")
+        else:
+            if field == "level":
+                value = {"WARNING": "WARN"}.get(value.upper(), value.upper())
+            if field == "route":
+                value = " ".join(value.split())
+            parts.append(f"{column} {_OPERATORS[operator]} ?")
+            params.append(value)
+    condition = " AND ".join(request_parts) or "TRUE"
+    if log_parts:
+        condition += (" AND EXISTS (SELECT 1 FROM logs l WHERE l.lambda_request_id = r.lambda_request_id AND "
+                      + " AND ".join(log_parts) + ")")
+    return condition, request_params + log_params
+
+
+def _since_condition(since_s: float | None, column: str = "ts") -> tuple[str, list[Any]]:
+    if since_s is None:
+        return "TRUE", []
+    return f"{column} >= make_timestamp(?::BIGINT)", [int((time.time() - since_s) * 1_000_000)]
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return value
+
+
+def _records(cursor: Any) -> list[dict[str, Any]]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, (jsonable(value) for value in row), strict=True)) for row in cursor.fetchall()]
+
+
+def stats(cur: Any, since_s: float | None = None, by: str = "route") -> dict[str, Any]:
+    """Per route (or status, or minute): count, 2xx, 4xx and 5xx split into gateway-made and function-made,
+    latency p50/p95/p99, cold starts, throttles; and the same over everything."""
+    if by not in BY:
+        raise QueryError(f"--by {by!r}: use one of {', '.join(BY)}")
+    key = {"route": "coalesce(route, '(no route)')", "status": "status::VARCHAR",
+           "minute": "strftime(date_trunc('minute', ts), '%Y-%m-%dT%H:%MZ')"}[by]
+    where, params = _since_condition(since_s)
+    measures = """count(*) AS count,
+        count(*) FILTER (status < 400) AS ok,
+        count(*) FILTER (status BETWEEN 400 AND 499 AND decided_by = 'gateway') AS gateway_4xx,
+        count(*) FILTER (status BETWEEN 400 AND 499 AND decided_by = 'function') AS function_4xx,
+        count(*) FILTER (status >= 500 AND decided_by = 'gateway') AS gateway_5xx,
+        count(*) FILTER (status >= 500 AND decided_by = 'function') AS function_5xx,
+        count(*) FILTER (decided_by = 'gateway') AS gateway,
+        count(*) FILTER (decided_by = 'function') AS function,
+        round(quantile_cont(latency_ms, 0.5), 1) AS p50_ms,
+        round(quantile_cont(latency_ms, 0.95), 1) AS p95_ms,
+        round(quantile_cont(latency_ms, 0.99), 1) AS p99_ms,
+        count(*) FILTER (cold_start) AS cold_starts,
+        count(*) FILTER (error_type IN ('THROTTLED', 'QUOTA_EXCEEDED') OR status = 429) AS throttles"""
+    order = "key" if by != "route" else "count DESC, key"
+    rows = _records(cur.execute(f"SELECT {key} AS key, {measures} FROM requests WHERE {where} GROUP BY 1 "
+                                f"ORDER BY {order}", params))
+    total = _records(cur.execute(f"SELECT {measures} FROM requests WHERE {where}", params))[0]
+    return {"by": by, "since_s": since_s, "rows": rows, "total": total}
+
+
+def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
+    """The request any of its ids names (API Gateway's request id or extended id, the Lambda request id, the trace
+    id, the correlation id), with its log lines and metrics; None when no request has it."""
+    any_id = any_id.strip()
+    if any_id.startswith("Root="):
+        any_id = any_id[5:].split(";", 1)[0]
+    found = _records(cur.execute(
+        "SELECT * FROM requests WHERE request_id = $1 OR lambda_request_id = $1 OR trace_id = $1 "
+        "OR correlation_id = $1 OR extended_request_id = $1 ORDER BY ts LIMIT 1", [any_id]))
+    if not found:
+        lines = _records(cur.execute("SELECT * FROM logs WHERE lambda_request_id = ? ORDER BY ts", [any_id]))
+        if not lines:
+            return None
+        return {"request": None, "logs": lines, "metrics": _metrics_for(cur, [any_id])}
+    request = found[0]
+    lambda_id = request["lambda_request_id"]
+    lines = _records(cur.execute("SELECT * FROM logs WHERE lambda_request_id = ? ORDER BY ts", [lambda_id])) \
+        if lambda_id else []
+    return {"request": request, "logs": lines, "metrics": _metrics_for(cur, [lambda_id]) if lambda_id else []}
+
+
+def _metrics_for(cur: Any, lambda_ids: list[str]) -> list[dict[str, Any]]:
+    return _records(cur.execute("SELECT * FROM metrics WHERE lambda_request_id = ANY(?) ORDER BY ts", [lambda_ids]))
+
+
+def logs(cur: Any, since_s: float | None = None, filter_text: str | None = None, limit: int = 200,
+         after: str | None = None) -> dict[str, Any]:
+    """The latest `limit` requests matching the filter (oldest first), each with its log lines beneath.
+    `after` (an ISO time from a previous answer) returns only requests stored later, for --tail."""
+    condition, params = parse_filter(filter_text)
+    since, since_params = _since_condition(since_s, "r.ts")
+    extra, extra_params = "TRUE", []
+    if after:
+        extra, extra_params = "r.ts > ?::TIMESTAMP", [after.rstrip("Z")]
+    requests = _records(cur.execute(
+        f"SELECT * FROM (SELECT r.* FROM requests r WHERE {since} AND {extra} AND {condition} "
+        f"ORDER BY r.ts DESC LIMIT ?) ORDER BY ts", since_params + extra_params + params + [max(1, int(limit))]))
+    lambda_ids = [r["lambda_request_id"] for r in requests if r["lambda_request_id"]]
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    if lambda_ids:
+        for line in _records(cur.execute(
+                "SELECT * FROM logs WHERE lambda_request_id = ANY(?) ORDER BY ts", [lambda_ids])):
+            by_id.setdefault(line["lambda_request_id"], []).append(line)
+    for request in requests:
+        request["logs"] = by_id.get(request["lambda_request_id"] or "", [])
+    return {"requests": requests}
+
+
+def errors(cur: Any, since_s: float | None = None, limit: int = 50) -> dict[str, Any]:
+    """Errors grouped by fingerprint (exception type + normalised innermost frames + route), most frequent first."""
+    where, params = _since_condition(since_s, "l.ts")
+    rows = _records(cur.execute(
+        f"""SELECT md5(concat_ws('|', l.error_type, l.error_frames, r.route))[:12] AS fingerprint,
+               any_value(l.error_type) AS error_type, arg_max(l.error_message, l.ts) AS last_message,
+               r.route AS route, any_value(l.error_frames) AS frames, count(*) AS count,
+               min(l.ts) AS first_seen, max(l.ts) AS last_seen,
+               arg_max(coalesce(r.request_id, l.lambda_request_id), l.ts) AS example_request_id,
+               arg_max(l.error_stack, l.ts) AS example_stack
+        FROM logs l LEFT JOIN requests r ON r.lambda_request_id = l.lambda_request_id
+        WHERE l.error_type IS NOT NULL AND {where}
+        GROUP BY fingerprint, r.route ORDER BY count DESC, last_seen DESC LIMIT ?""", [*params, limit]))
+    return {"errors": rows}
+
+
+def read_only_sql(cur: Any, sql: str, limit: int = 10_000) -> dict[str, Any]:
+    """Run one read-only statement (SELECT, WITH ... SELECT, DESCRIBE, SHOW, EXPLAIN); writes are refused."""
+    import duckdb
+
+    try:
+        statements = cur.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"bad SQL: {_first_line(exc)}") from None
+    if len(statements) != 1:
+        raise QueryError("pass exactly one SQL statement")
+    statement = statements[0]
+    if statement.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):  # DESCRIBE, SHOW too
+        raise QueryError(f"golive query is read-only: {statement.type.name} statements are refused; use SELECT")
+    try:
+        result = cur.execute(sql)
+        names = [column[0] for column in result.description or []]
+        rows = [[jsonable(value) for value in row] for row in result.fetchmany(limit + 1)]
+    except duckdb.Error as exc:
+        raise QueryError(f"bad SQL: {_first_line(exc)}") from None
+    return {"columns": names, "rows": rows[:limit], "truncated": len(rows) > limit}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,129 @@
+"""The telemetry store: one DuckDB file per service, batched NDJSON ingest, size and age pruning, id lookups.
+
+One process writes (golive dev, through its collector); DuckDB allows a single writer, so other processes read
+through the dev server's HTTP API while it runs, or open the file read-only when it does not."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from golive.telemetry.model import DEFAULT_MAX_AGE_S, DEFAULT_MAX_BYTES, TABLES, ddl
+
+# Rows go to DuckDB as one NDJSON file per batch, one JSON array per row, parsed by DuckDB in C++: a batch of
+# 10,000 rows is one statement. Values are JSON scalars; timestamps travel as epoch milliseconds.
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
+
+
+def _select_list(table: str) -> str:
+    parts = []
+    for index, (_, kind, _) in enumerate(TABLES[table], start=1):
+        if kind == "TIMESTAMP":
+            parts.append(f"make_timestamp((j[{index}]::DOUBLE * 1000)::BIGINT)")
+        elif kind == "VARCHAR":
+            parts.append(f"j[{index}]")
+        else:
+            parts.append(f"j[{index}]::{kind}")
+    return ", ".join(parts)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or read: one line saying why and what to do."""
+
+
+class Store:
+    """A DuckDB telemetry file. `Store(path)` opens it for writing (creating tables); `read_only=True` for readers."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                 max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+        import duckdb  # CLI side only: never imported by a function's runtime
+
+        self.path = Path(path)
+        self.read_only = read_only
+        self.max_bytes, self.max_age_s = max_bytes, max_age_s
+        self._lock = threading.Lock()  # one connection object; each caller thread uses its own cursor
+        if read_only and not self.path.exists():
+            raise StoreError(f"no telemetry at {self.path}: run `golive dev` and send it a request first")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.connection = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(f"cannot open {self.path}: {str(exc).splitlines()[0]} (is another golive dev "
+                             f"writing it? stop it, or read through its HTTP API)") from None
+        if not read_only:
+            for statement in ddl():
+                self.connection.execute(statement)
+        self._selects = {table: _select_list(table) for table in TABLES}
+
+    def cursor(self) -> Any:
+        """A cursor for this thread (DuckDB connections are not shared across threads; cursors are)."""
+        with self._lock:
+            return self.connection.cursor()
+
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], cursor: Any = None) -> int:
+        """Append rows (tuples in TABLES[table] order) in one statement; returns how many."""
+        if not rows:
+            return 0
+        fd, name = tempfile.mkstemp(prefix=f".{table}-", suffix=".ndjson", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write("\n".join([_encode(row) for row in rows]))
+            (cursor or self.cursor()).execute(
+                f"INSERT INTO {table} SELECT {self._selects[table]} FROM "
+                f"(SELECT from_json(json, '[\"VARCHAR\"]') AS j FROM read_ndjson_objects(?))", [name])
+        finally:
+            os.unlink(name)
+        return len(rows)
+
+    def size_bytes(self) -> int:
+        try:
+            return self.path.stat().st_size + (self.path.with_name(self.path.name + ".wal").stat().st_size
+                                               if self.path.with_name(self.path.name + ".wal").exists() else 0)
+        except OSError:
+            return 0
+
+    def used_bytes(self, cursor: Any = None) -> int:
+        """Bytes the tables occupy inside the file (a file never shrinks; freed blocks are reused)."""
+        row = (cursor or self.cursor()).execute(
+            "SELECT (total_blocks - free_blocks) * block_size FROM pragma_database_size()").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def prune(self, now: float | None = None, cursor: Any = None) -> int:
+        """Delete what is older than max_age_s, then the oldest tenth until the data fits in max_bytes; returns
+        the requests deleted."""
+        cur = cursor or self.cursor()
+        cutoff = (now or time.time()) - self.max_age_s
+        deleted = self._delete_before(cur, cutoff)
+        for _ in range(10):
+            if self.used_bytes(cur) <= self.max_bytes:
+                break
+            row = cur.execute("SELECT epoch_ms(quantile_disc(ts, 0.1)) FROM requests").fetchone()
+            if row is None or row[0] is None:
+                break
+            deleted += self._delete_before(cur, row[0] / 1000 + 0.001)
+            cur.execute("CHECKPOINT")
+        return deleted
+
+    @staticmethod
+    def _delete_before(cur: Any, epoch_s: float) -> int:
+        cutoff = [epoch_s * 1_000_000]
+        row = cur.execute("SELECT count(*) FROM requests WHERE ts < make_timestamp(?::BIGINT)", cutoff).fetchone()
+        count = int(row[0]) if row else 0
+        for table in TABLES:
+            cur.execute(f"DELETE FROM {table} WHERE ts < make_timestamp(?::BIGINT)", cutoff)
+        return count
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                if not self.read_only:
+                    self.connection.execute("CHECKPOINT")
+            finally:
+                self.connection.close()

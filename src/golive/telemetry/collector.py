@@ -63,6 +63,9 @@ def request_row(record: dict[str, Any], report: tuple[Any, ...] | None, correlat
     if report is not None:
         duration, billed, memory, init = report
     message = _text(record.get("integrationErrorMessage")) or _text(record.get("errorMessage"))
+    validation = _text(record.get("validationErrorString"))
+    if validation:  # what BAD_REQUEST_BODY / BAD_REQUEST_PARAMETERS found wrong
+        message = f"{message}: {validation}" if message else validation
     trace = _text(record.get("xrayTraceId"))
     return (record.get("requestTimeEpoch") or time.time() * 1000,
             _text(record.get("requestId")), _text(record.get("extendedRequestId")), lambda_id, trace, correlation_id,

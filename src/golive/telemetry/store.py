@@ -82,18 +82,17 @@ class Store:
             os.unlink(name)
         return len(rows)
 
-    def size_bytes(self) -> int:
-        try:
-            return self.path.stat().st_size + (self.path.with_name(self.path.name + ".wal").stat().st_size
-                                               if self.path.with_name(self.path.name + ".wal").exists() else 0)
-        except OSError:
-            return 0
-
     def used_bytes(self, cursor: Any = None) -> int:
-        """Bytes the tables occupy inside the file (a file never shrinks; freed blocks are reused)."""
+        """Bytes the data occupies: blocks in use inside the file (a DuckDB file never shrinks; freed blocks are
+        reused) plus the write-ahead log not yet checkpointed."""
         row = (cursor or self.cursor()).execute(
             "SELECT (total_blocks - free_blocks) * block_size FROM pragma_database_size()").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        wal = self.path.with_name(self.path.name + ".wal")
+        try:
+            pending = wal.stat().st_size
+        except OSError:
+            pending = 0
+        return (int(row[0]) if row and row[0] is not None else 0) + pending
 
     def prune(self, now: float | None = None, cursor: Any = None) -> int:
         """Delete what is older than max_age_s, then the oldest tenth until the data fits in max_bytes; returns

@@ -10,6 +10,7 @@ import re
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,11 @@ def normalise_frames(stack: str | None) -> str | None:
                       for path, name in reversed(frames[-TOP_FRAMES:]))
 
 
+def request_key(request_id: str | None) -> int | None:
+    """The 4-byte key a drill-down scans first (comparing 4 bytes per row instead of decompressing strings)."""
+    return None if request_id is None else zlib.crc32(request_id.encode())
+
+
 def request_row(record: dict[str, Any], report: tuple[Any, ...] | None, correlation_id: str | None) -> tuple:
     """One `requests` row from an access-log record (and the invocation's REPORT facts when it had one)."""
     lambda_id = _text(record.get("integrationRequestId"))
@@ -67,8 +73,11 @@ def request_row(record: dict[str, Any], report: tuple[Any, ...] | None, correlat
     if validation:  # what BAD_REQUEST_BODY / BAD_REQUEST_PARAMETERS found wrong
         message = f"{message}: {validation}" if message else validation
     trace = _text(record.get("xrayTraceId"))
-    return (record.get("requestTimeEpoch") or time.time() * 1000,
-            _text(record.get("requestId")), _text(record.get("extendedRequestId")), lambda_id, trace, correlation_id,
+    request_id = _text(record.get("requestId"))
+    if correlation_id == request_id:
+        correlation_id = None  # golive's default; stored once
+    return (record.get("requestTimeEpoch") or time.time() * 1000, request_id, request_key(request_id),
+            _text(record.get("extendedRequestId")), lambda_id, trace, correlation_id,
             _text(record.get("stage")), route, _text(record.get("httpMethod")), _text(record.get("path")),
             _number(record.get("status")), decided_by, error_type, message, _number(record.get("responseLatency")),
             _number(record.get("integrationLatency")), _number(record.get("authorizerLatency")),

@@ -15,16 +15,19 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600  # 7 days
 API_PREFIX = "/_golive/api/"  # the dev server's telemetry API; never a service route, never deployed
 
 DECIDED_BY = ("gateway", "function")
+SCHEMA_VERSION = 1  # bumped when a column changes; a store of another version is moved aside, not migrated
 
 # table -> [(column, DuckDB type, meaning)]; the collector builds rows in this order
 TABLES: dict[str, list[tuple[str, str, str]]] = {
     "requests": [
         ("ts", "TIMESTAMP", "when API Gateway received the request (UTC, $context.requestTimeEpoch)"),
         ("request_id", "VARCHAR", "API Gateway's request id ($context.requestId, x-amzn-RequestId / Apigw-Requestid)"),
+        ("request_key", "UINTEGER", "CRC-32 of request_id: 4 bytes the drill-down scans instead of the strings"),
         ("extended_request_id", "VARCHAR", "$context.extendedRequestId (x-amz-apigw-id)"),
-        ("lambda_request_id", "VARCHAR", "the Lambda request id of the integration ($context.integrationRequestId)"),
+        ("lambda_request_id", "UUID", "the Lambda request id of the integration ($context.integrationRequestId)"),
         ("trace_id", "VARCHAR", "the X-Ray trace id (1-xxxxxxxx-...)"),
-        ("correlation_id", "VARCHAR", "golive's correlation id, from the function's log lines (X-Request-ID ...)"),
+        ("correlation_id", "VARCHAR", "golive's correlation id from the function's log lines (X-Request-ID ...); NULL "
+                                      "when it is request_id, golive's default"),
         ("stage", "VARCHAR", "the API stage"),
         ("route", "VARCHAR", "the route key, 'GET /users/{id}'; NULL when no route matched"),
         ("method", "VARCHAR", "the HTTP method"),
@@ -51,7 +54,7 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
     "logs": [
         ("ts", "TIMESTAMP", "when the line was written"),
         ("function", "VARCHAR", "the golive.toml function"),
-        ("lambda_request_id", "VARCHAR", "the invocation the line belongs to (NULL outside one: init, idle)"),
+        ("lambda_request_id", "UUID", "the invocation the line belongs to (NULL outside one: init, idle)"),
         ("stream", "VARCHAR", "stdout, stderr or platform (START / END / REPORT and Lambda's own lines)"),
         ("kind", "VARCHAR", "platform, json (a structured log record), emf (a metrics document) or text"),
         ("level", "VARCHAR", "the record's level (DEBUG, INFO, WARN, ERROR...); ERROR for tracebacks on text lines"),
@@ -65,7 +68,7 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
     "metrics": [
         ("ts", "TIMESTAMP", "the EMF document's _aws.Timestamp"),
         ("function", "VARCHAR", "the function that wrote the document"),
-        ("lambda_request_id", "VARCHAR", "the invocation"),
+        ("lambda_request_id", "UUID", "the invocation"),
         ("namespace", "VARCHAR", "CloudWatch namespace"),
         ("name", "VARCHAR", "metric name"),
         ("value", "DOUBLE", "one value (an array of values gives one row each)"),
@@ -81,7 +84,7 @@ VIEWS = {
         SELECT md5(concat_ws('|', l.error_type, l.error_frames, r.route))[:12] AS fingerprint,
                any_value(l.error_type) AS error_type, arg_max(l.error_message, l.ts) AS last_message,
                r.route AS route, count(*) AS count, min(l.ts) AS first_seen, max(l.ts) AS last_seen,
-               arg_max(coalesce(r.request_id, l.lambda_request_id), l.ts) AS example_request_id,
+               arg_max(coalesce(r.request_id, l.lambda_request_id::VARCHAR), l.ts) AS example_request_id,
                arg_max(l.error_stack, l.ts) AS example_stack
         FROM logs l LEFT JOIN requests r ON r.lambda_request_id = l.lambda_request_id
         WHERE l.error_type IS NOT NULL
@@ -98,7 +101,8 @@ def store_path(service_root: Path) -> Path:
 
 
 def ddl() -> list[str]:
-    statements = [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{name} {kind}' for name, kind, _ in columns)})"
+    statements = ["CREATE TABLE IF NOT EXISTS golive_schema (version INTEGER)"]
+    statements += [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{name} {kind}' for name, kind, _ in columns)})"
                   for table, columns in TABLES.items()]
     statements += [f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()]
     return statements

@@ -9,8 +9,10 @@ import decimal
 import re
 import shlex
 import time
+import uuid
 from typing import Any
 
+from golive.telemetry.collector import request_key
 from golive.telemetry.model import TABLES
 
 BY = ("route", "status", "minute")
@@ -110,6 +112,8 @@ def jsonable(value: Any) -> Any:
         return value.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, bytes):
@@ -134,49 +138,93 @@ def stats(cur: Any, since_s: float | None = None, by: str = "route") -> dict[str
     key = {"route": "coalesce(route, '(no route)')", "status": "status::VARCHAR",
            "minute": "strftime(date_trunc('minute', ts), '%Y-%m-%dT%H:%MZ')"}[by]
     where, params = _since_condition(since_s)
-    measures = """count(*) AS count,
-        count(*) FILTER (status < 400) AS ok,
-        count(*) FILTER (status BETWEEN 400 AND 499 AND decided_by = 'gateway') AS gateway_4xx,
-        count(*) FILTER (status BETWEEN 400 AND 499 AND decided_by = 'function') AS function_4xx,
-        count(*) FILTER (status >= 500 AND decided_by = 'gateway') AS gateway_5xx,
-        count(*) FILTER (status >= 500 AND decided_by = 'function') AS function_5xx,
-        count(*) FILTER (decided_by = 'gateway') AS gateway,
-        count(*) FILTER (decided_by = 'function') AS function,
-        round(quantile_cont(latency_ms, 0.5), 1) AS p50_ms,
-        round(quantile_cont(latency_ms, 0.95), 1) AS p95_ms,
-        round(quantile_cont(latency_ms, 0.99), 1) AS p99_ms,
-        count(*) FILTER (cold_start) AS cold_starts,
-        count(*) FILTER (error_type IN ('THROTTLED', 'QUOTA_EXCEEDED') OR status = 429) AS throttles"""
-    order = "key" if by != "route" else "count DESC, key"
-    rows = _records(cur.execute(f"SELECT {key} AS key, {measures} FROM requests WHERE {where} GROUP BY 1 "
-                                f"ORDER BY {order}", params))
-    total = _records(cur.execute(f"SELECT {measures} FROM requests WHERE {where}", params))[0]
+    # one scan: GROUPING SETS gives the per-key rows and the total together; one sort serves three percentiles
+    rows = _records(cur.execute(f"""
+        SELECT {key} AS key, grouping({key}) = 1 AS is_total, count(*) AS count,
+            count(*) FILTER (status < 400) AS ok,
+            count(*) FILTER (status BETWEEN 400 AND 499 AND decided_by = 'gateway') AS gateway_4xx,
+            count(*) FILTER (status BETWEEN 400 AND 499 AND decided_by = 'function') AS function_4xx,
+            count(*) FILTER (status >= 500 AND decided_by = 'gateway') AS gateway_5xx,
+            count(*) FILTER (status >= 500 AND decided_by = 'function') AS function_5xx,
+            count(*) FILTER (decided_by = 'gateway') AS gateway,
+            count(*) FILTER (decided_by = 'function') AS function,
+            quantile_cont(latency_ms, [0.5, 0.95, 0.99]) AS percentiles,
+            count(*) FILTER (cold_start) AS cold_starts,
+            count(*) FILTER (error_type IN ('THROTTLED', 'QUOTA_EXCEEDED') OR status = 429) AS throttles
+        FROM requests WHERE {where} GROUP BY GROUPING SETS (({key}), ())""", params))
+    for row in rows:
+        p50, p95, p99 = row.pop("percentiles") or (None, None, None)
+        row.update(p50_ms=_round(p50), p95_ms=_round(p95), p99_ms=_round(p99))
+    total = next((row for row in rows if row["is_total"]), None)
+    rows = [row for row in rows if not row["is_total"]]
+    for row in rows + ([total] if total else []):
+        del row["is_total"]
+    if total is None or total["count"] == 0:
+        total = {"count": 0}
+    else:
+        del total["key"]
+    rows.sort(key=(lambda r: (-r["count"], r["key"])) if by == "route" else (lambda r: r["key"]))
     return {"by": by, "since_s": since_s, "rows": rows, "total": total}
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
 
 
 def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
     """The request any of its ids names (API Gateway's request id or extended id, the Lambda request id, the trace
-    id, the correlation id), with its log lines and metrics; None when no request has it."""
+    id, the correlation id), with its log lines and metrics; None when no request has it.
+
+    Cheapest first: the 4-byte request_key, the UUID-typed Lambda id, the trace id within the minutes its own
+    timestamp names; only then a scan of the correlation and extended ids (and of trace ids a client sent)."""
     any_id = any_id.strip()
     if any_id.startswith("Root="):
         any_id = any_id[5:].split(";", 1)[0]
-    found = _records(cur.execute(
-        "SELECT * FROM requests WHERE request_id = $1 OR lambda_request_id = $1 OR trace_id = $1 "
-        "OR correlation_id = $1 OR extended_request_id = $1 ORDER BY ts LIMIT 1", [any_id]))
+    as_uuid = _uuid(any_id)
+    found = _records(cur.execute("SELECT * FROM requests WHERE request_key = ? AND request_id = ? LIMIT 1",
+                                 [request_key(any_id), any_id]))
+    if not found and as_uuid is not None:
+        found = _records(cur.execute("SELECT * FROM requests WHERE lambda_request_id = ?::UUID LIMIT 1", [as_uuid]))
+    trace = _TRACE.match(any_id)
+    if not found and trace:
+        epoch = int(trace.group(1), 16)
+        found = _records(cur.execute(
+            "SELECT * FROM requests WHERE ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) "
+            "AND trace_id = ? LIMIT 1", [(epoch - 600) * 1_000_000, (epoch + 3600) * 1_000_000, any_id]))
     if not found:
-        lines = _records(cur.execute("SELECT * FROM logs WHERE lambda_request_id = ? ORDER BY ts", [any_id]))
-        if not lines:
+        found = _records(cur.execute("SELECT * FROM requests WHERE correlation_id = $1 OR extended_request_id = $1 "
+                                     "OR trace_id = $1 ORDER BY ts LIMIT 1", [any_id]))  # a client's own trace root
+    if not found:
+        if as_uuid is None:
             return None
-        return {"request": None, "logs": lines, "metrics": _metrics_for(cur, [any_id])}
+        lines = _lines_for(cur, [as_uuid])
+        return {"request": None, "logs": lines, "metrics": _metrics_for(cur, [as_uuid])} if lines else None
     request = found[0]
+    if request["correlation_id"] is None:
+        request["correlation_id"] = request["request_id"]
     lambda_id = request["lambda_request_id"]
-    lines = _records(cur.execute("SELECT * FROM logs WHERE lambda_request_id = ? ORDER BY ts", [lambda_id])) \
-        if lambda_id else []
-    return {"request": request, "logs": lines, "metrics": _metrics_for(cur, [lambda_id]) if lambda_id else []}
+    return {"request": request, "logs": _lines_for(cur, [lambda_id]) if lambda_id else [],
+            "metrics": _metrics_for(cur, [lambda_id]) if lambda_id else []}
+
+
+_TRACE = re.compile(r"^1-([0-9a-f]{8})-[0-9a-f]{24}$")
+
+
+def _uuid(text: str) -> str | None:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def _lines_for(cur: Any, lambda_ids: list[str]) -> list[dict[str, Any]]:
+    return _records(cur.execute("SELECT * FROM logs WHERE lambda_request_id = ANY(?::UUID[]) ORDER BY ts",
+                                [lambda_ids]))
 
 
 def _metrics_for(cur: Any, lambda_ids: list[str]) -> list[dict[str, Any]]:
-    return _records(cur.execute("SELECT * FROM metrics WHERE lambda_request_id = ANY(?) ORDER BY ts", [lambda_ids]))
+    return _records(cur.execute("SELECT * FROM metrics WHERE lambda_request_id = ANY(?::UUID[]) ORDER BY ts",
+                                [lambda_ids]))
 
 
 def logs(cur: Any, since_s: float | None = None, filter_text: str | None = None, limit: int = 200,
@@ -194,10 +242,11 @@ def logs(cur: Any, since_s: float | None = None, filter_text: str | None = None,
     lambda_ids = [r["lambda_request_id"] for r in requests if r["lambda_request_id"]]
     by_id: dict[str, list[dict[str, Any]]] = {}
     if lambda_ids:
-        for line in _records(cur.execute(
-                "SELECT * FROM logs WHERE lambda_request_id = ANY(?) ORDER BY ts", [lambda_ids])):
+        for line in _lines_for(cur, lambda_ids):
             by_id.setdefault(line["lambda_request_id"], []).append(line)
     for request in requests:
+        if request["correlation_id"] is None:
+            request["correlation_id"] = request["request_id"]
         request["logs"] = by_id.get(request["lambda_request_id"] or "", [])
     return {"requests": requests}
 
@@ -210,7 +259,7 @@ def errors(cur: Any, since_s: float | None = None, limit: int = 50) -> dict[str,
                any_value(l.error_type) AS error_type, arg_max(l.error_message, l.ts) AS last_message,
                r.route AS route, any_value(l.error_frames) AS frames, count(*) AS count,
                min(l.ts) AS first_seen, max(l.ts) AS last_seen,
-               arg_max(coalesce(r.request_id, l.lambda_request_id), l.ts) AS example_request_id,
+               arg_max(coalesce(r.request_id, l.lambda_request_id::VARCHAR), l.ts) AS example_request_id,
                arg_max(l.error_stack, l.ts) AS example_stack
         FROM logs l LEFT JOIN requests r ON r.lambda_request_id = l.lambda_request_id
         WHERE l.error_type IS NOT NULL AND {where}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from golive.telemetry.model import DEFAULT_MAX_AGE_S, DEFAULT_MAX_BYTES, TABLES, ddl
+from golive.telemetry.model import DEFAULT_MAX_AGE_S, DEFAULT_MAX_BYTES, SCHEMA_VERSION, TABLES, ddl
 
 # Rows go to DuckDB as one NDJSON file per batch, one JSON array per row, parsed by DuckDB in C++: a batch of
 # 10,000 rows is one statement. Values are JSON scalars; timestamps travel as epoch milliseconds.
@@ -28,6 +29,8 @@ def _select_list(table: str) -> str:
             parts.append(f"make_timestamp((j[{index}]::DOUBLE * 1000)::BIGINT)")
         elif kind == "VARCHAR":
             parts.append(f"j[{index}]")
+        elif kind == "UUID":
+            parts.append(f"TRY_CAST(j[{index}] AS UUID)")  # a request id that is not a UUID is stored as NULL
         else:
             parts.append(f"j[{index}]::{kind}")
     return ", ".join(parts)
@@ -52,15 +55,39 @@ class Store:
             raise StoreError(f"no telemetry at {self.path}: run `golive dev` and send it a request first")
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.connection = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open {self.path}: {str(exc).splitlines()[0]} (is another golive dev "
-                             f"writing it? stop it, or read through its HTTP API)") from None
+        self.connection = self._connect(duckdb)
+        if not read_only and self._version() not in (None, SCHEMA_VERSION):
+            # another golive's layout: kept beside, never rewritten or mixed with rows of this layout
+            self.connection.close()
+            aside = self.path.with_name(f"{self.path.stem}-v{self._old_version}{self.path.suffix}")
+            self.path.replace(aside)
+            print(f"golive: telemetry store layout changed; the old one is kept as {aside}", file=sys.stderr)
+            self.connection = self._connect(duckdb)
         if not read_only:
             for statement in ddl():
                 self.connection.execute(statement)
+            if self._version() is None:
+                self.connection.execute("INSERT INTO golive_schema VALUES (?)", [SCHEMA_VERSION])
         self._selects = {table: _select_list(table) for table in TABLES}
+
+    def _connect(self, duckdb: Any) -> Any:
+        try:
+            return duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {str(exc).splitlines()[0]} (is another golive dev "
+                             f"writing it? stop it, or read through its HTTP API)") from None
+
+    def _version(self) -> int | None:
+        """The layout version the file was written with (0: tables without a version); None for a new file."""
+        tables = {row[0] for row in self.connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+        if "golive_schema" in tables:
+            row = self.connection.execute("SELECT max(version) FROM golive_schema").fetchone()
+            self._old_version = int(row[0]) if row and row[0] is not None else 0
+        else:
+            self._old_version = 0 if "requests" in tables else -1
+        return None if self._old_version == -1 or (self._old_version == 0 and "golive_schema" in tables) \
+            else self._old_version
 
     def cursor(self) -> Any:
         """A cursor for this thread (DuckDB connections are not shared across threads; cursors are)."""

@@ -166,3 +166,17 @@ def test_sql_is_read_only(store: Store) -> None:
 def test_a_missing_store_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="run `golive dev`"):
         Store(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_stats_percentiles_are_exact_as_duckdb_computes_them(store: Store) -> None:
+    from golive.telemetry.collector import request_row
+
+    latencies = [1, 2, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 7, 7, 7]
+    rows = [request_row(access_record(requestId=f"r{i}", responseLatency=latency), None, None)
+            for i, latency in enumerate(latencies)]
+    store.insert("requests", rows)
+    cursor = store.cursor()
+    expected = cursor.execute("SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FROM requests").fetchone()[0]
+    total = queries.stats(cursor)["total"]
+    assert [total["p50_ms"], total["p95_ms"], total["p99_ms"]] == [round(v, 1) for v in expected]
+    assert total["count"] == 15 and total["ok"] == 15 and total["function"] == 15

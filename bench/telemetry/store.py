@@ -22,7 +22,7 @@ from pathlib import Path
 from golive.local.apigw.access_log import AccessLog
 from golive.local.invocation import LogRecord
 from golive.telemetry import queries
-from golive.telemetry.collector import Collector, request_row
+from golive.telemetry.collector import Collector
 from golive.telemetry.store import Store
 
 ROUTES = ["GET /users/{id}", "GET /users", "POST /users", "PATCH /users/{id}", "DELETE /users/{id}", "GET /health"]
@@ -108,10 +108,11 @@ def build_million(scratch: Path, requests: int) -> tuple[Path, dict, list[str], 
     insert_s = 0.0
     for offset in range(0, requests, batch):
         records = access_records(min(batch, requests - offset), now_ms - (requests - offset) * 2, rng)
-        rows = [request_row(r, (3.1, 4, 61, None) if r["integrationRequestId"] != "-" else None,
-                            r["requestId"]) for r in records]
+        collector = Collector(store)  # the real path: staged access records, parsed and joined by DuckDB
+        for record in records:
+            collector.on_access_log(record)
         started = time.perf_counter()
-        store.insert("requests", rows)
+        collector.flush(final=True)
         insert_s += time.perf_counter() - started
         api_ids += [r["requestId"] for r in records[::997]]
         lambda_ids += [r["integrationRequestId"] for r in records[::991] if r["integrationRequestId"] != "-"]
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{results['load_before']:.1f} -> {results['load_after']:.1f}; wall ms (CPU ms)")
     print(f"  ingest via collector: {results['ingest']['records_per_s']:,.0f} records/s "
           f"({results['ingest']['records']:,} records -> {results['ingest']['rows']:,} rows)")
-    print(f"  insert (request rows, NDJSON batches of 100k): {results['insert_rows_per_s']:,.0f} rows/s")
+    print(f"  access-log records alone, batches of 100k: {results['insert_rows_per_s']:,.0f} records/s")
     print(f"  stats by route: {results['stats_ms']:.1f} ({cpu['stats_ms']:.1f})   by minute: "
           f"{results['stats_by_minute_ms']:.1f} ({cpu['stats_by_minute_ms']:.1f})   errors: "
           f"{results['errors_ms']:.1f} ({cpu['errors_ms']:.1f})")

@@ -13,7 +13,7 @@ import pytest
 from golive.local.apigw.access_log import AccessLog
 from golive.local.invocation import LogRecord
 from golive.telemetry import queries
-from golive.telemetry.collector import Collector, normalise_frames, parse_line
+from golive.telemetry.collector import Collector
 from golive.telemetry.store import Store, StoreError
 
 LAMBDA_ID = "8f5c3f0e-1b1a-4c1e-9a57-3a3b8d1f2c10"
@@ -45,42 +45,63 @@ def store(tmp_path: Path):
     opened.close()
 
 
-def test_golive_exception_record_gives_type_message_stack_and_normalised_frames() -> None:
+def stored_lines(store: Store, *lines: LogRecord) -> list[dict]:
+    collector = Collector(store)
+    for record in lines:
+        collector.on_function_log(record)
+    collector.flush()
+    cursor = store.cursor()
+    return queries._records(cursor.execute("SELECT * FROM logs ORDER BY ts"))
+
+
+def test_golive_exception_record_gives_type_message_stack_and_normalised_frames(store: Store) -> None:
     record = json.dumps({"timestamp": "2026-12-03T10:00:00Z", "level": "ERROR", "message": "unhandled exception",
                          "error": {"type": "TimeoutError", "message": "dynamodb timed out", "stack": STACK}})
-    row, metrics, parsed = parse_line("api", LAMBDA_ID, "stdout", record, time.time())
-    assert row[3:10] == ("stdout", "json", "ERROR", "unhandled exception", "TimeoutError", "dynamodb timed out",
-                         STACK)
-    assert row[10] == "dynamo.py:get < api.py:get_user < app.py:handler"
-    assert metrics == [] and parsed is not None
+    [row] = stored_lines(store, line("stdout", record))
+    assert (row["kind"], row["level"], row["message"], row["error_type"], row["error_message"], row["error_stack"]) \
+        == ("json", "ERROR", "unhandled exception", "TimeoutError", "dynamodb timed out", STACK)
+    assert row["error_frames"] == "dynamo.py:get < api.py:get_user < app.py:handler"
+    assert row["lambda_request_id"] == LAMBDA_ID and row["line"] == record
 
 
-def test_lambda_runtime_error_line_is_one_error_with_its_traceback() -> None:
+def test_lambda_runtime_error_line_is_one_error_and_frames_ignore_line_numbers_and_folders(store: Store) -> None:
     text = ('[ERROR] KeyError: \'id\'\rTraceback (most recent call last):\r\u00a0\u00a0File "/var/task/h.py", '
             'line 4, in handler\r\u00a0\u00a0\u00a0\u00a0return event["id"]')
-    row, _, _ = parse_line("raw", LAMBDA_ID, "stdout", text, time.time())
-    assert (row[4], row[5], row[7], row[8]) == ("text", "ERROR", "KeyError", "'id'")
-    assert row[10] == "h.py:handler"
-    # an edit that moves the failing line, or another checkout, is the same error
-    assert normalise_frames(STACK.replace("line 88", "line 91").replace("/var/task", "/home/me/src")) == row_frames()
+    moved = STACK.replace("line 88", "line 91").replace("/var/task", "/home/me/src")
+    plain = "a plain print { not json"
+    warning = json.dumps({"levelname": "WARNING", "msg": "slow", "exception_name": "Slow", "exception": "Trace"})
+    rows = stored_lines(store, line("stdout", text),
+                        line("stdout", json.dumps({"level": "ERROR", "error": {"type": "TimeoutError",
+                                                                               "stack": moved}})),
+                        line("stdout", plain), line("stdout", warning),
+                        line("platform", f"RequestId: {LAMBDA_ID} Error: Runtime exited with error: exit status 3"))
+    runtime, golive_error, printed, powertools, platform = rows
+    assert (runtime["kind"], runtime["level"], runtime["error_type"], runtime["error_message"]) == \
+        ("text", "ERROR", "KeyError", "'id'")
+    assert runtime["error_frames"] == "h.py:handler" and "\r" not in runtime["error_stack"]
+    assert golive_error["error_frames"] == "dynamo.py:get < api.py:get_user < app.py:handler"
+    assert (printed["kind"], printed["level"], printed["message"], printed["error_type"]) == \
+        ("text", None, plain, None)
+    assert (powertools["level"], powertools["message"], powertools["error_type"], powertools["error_stack"]) == \
+        ("WARN", "slow", "Slow", "Trace")
+    assert (platform["kind"], platform["level"]) == ("platform", "ERROR")
 
 
-def row_frames() -> str | None:
-    return normalise_frames(STACK)
-
-
-def test_emf_document_becomes_one_metric_row_per_name_dimension_set_and_value() -> None:
+def test_emf_document_becomes_one_metric_row_per_name_dimension_set_and_value(store: Store) -> None:
     document = {"_aws": {"Timestamp": 1796300000000, "CloudWatchMetrics": [{
         "Namespace": "users", "Dimensions": [["Service", "Route"], ["Service"]],
         "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}, {"Name": "Count", "Unit": "Count"}]}]},
         "Service": "users", "Route": "GET /users/{id}", "Latency": [3.5, 4.0], "Count": 1}
-    row, metrics, _ = parse_line("api", LAMBDA_ID, "stdout", json.dumps(document), time.time())
-    assert row[4] == "emf"
+    [row] = stored_lines(store, line("stdout", json.dumps(document)))
+    assert row["kind"] == "emf"
+    metrics = queries._records(store.cursor().execute("SELECT * FROM metrics"))
     assert len(metrics) == 6  # Latency: 2 values x 2 sets; Count: 1 x 2
-    latency = [m for m in metrics if m[4] == "Latency"]
-    assert {m[5] for m in latency} == {3.5, 4.0}
-    assert {m[7] for m in latency} == {'{"Service":"users","Route":"GET /users/{id}"}', '{"Service":"users"}'}
-    assert all(m[0] == 1796300000000 and m[3] == "users" for m in metrics)
+    latency = [m for m in metrics if m["name"] == "Latency"]
+    assert {m["value"] for m in latency} == {3.5, 4.0}
+    assert {m["dimensions"] for m in latency} == {'{"Service":"users","Route":"GET /users/{id}"}',
+                                                  '{"Service":"users"}'}
+    assert all(m["ts"] == "2026-12-03T12:13:20.000Z" and m["namespace"] == "users" and m["unit"] in
+               ("Milliseconds", "Count") for m in metrics)
 
 
 def test_a_request_waits_for_its_report_line_and_is_stored_with_it(store: Store) -> None:
@@ -123,12 +144,12 @@ def test_gateway_decisions_are_stored_at_once_and_counted_as_gateway_made(store:
 def test_prune_drops_what_is_older_than_the_age_limit_then_the_oldest_beyond_the_size_limit(tmp_path: Path) -> None:
     store = Store(tmp_path / "t.duckdb", max_age_s=3600)
     now = time.time()
-    old = [access_record(requestId=f"old-{i}", requestTimeEpoch=(now - 7200) * 1000) for i in range(3)]
-    new = [access_record(requestId=f"new-{i}", requestTimeEpoch=(now - i) * 1000) for i in range(3)]
-    from golive.telemetry.collector import request_row
-
-    store.insert("requests", [request_row(r, None, None) for r in old + new])
-    store.insert("logs", [parse_line("api", None, "stdout", "old line", now - 7200)[0]])
+    collector = Collector(store)
+    for i in range(3):
+        collector.on_access_log(access_record(requestId=f"old-{i}", requestTimeEpoch=(now - 7200) * 1000))
+        collector.on_access_log(access_record(requestId=f"new-{i}", requestTimeEpoch=(now - i) * 1000))
+    collector.on_function_log(LogRecord("api", None, "stdout", "old line", now - 7200))
+    collector.flush()
     assert store.prune(now) == 3
     cursor = store.cursor()
     assert cursor.execute("SELECT list(request_id ORDER BY request_id) FROM requests").fetchone()[0] == \
@@ -169,12 +190,11 @@ def test_a_missing_store_is_one_line(tmp_path: Path) -> None:
 
 
 def test_stats_percentiles_are_exact_as_duckdb_computes_them(store: Store) -> None:
-    from golive.telemetry.collector import request_row
-
     latencies = [1, 2, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 7, 7, 7]
-    rows = [request_row(access_record(requestId=f"r{i}", responseLatency=latency), None, None)
-            for i, latency in enumerate(latencies)]
-    store.insert("requests", rows)
+    collector = Collector(store)
+    for i, latency in enumerate(latencies):
+        collector.on_access_log(access_record(requestId=f"r{i}", responseLatency=latency))
+    collector.flush()
     cursor = store.cursor()
     expected = cursor.execute("SELECT quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FROM requests").fetchone()[0]
     total = queries.stats(cursor)["total"]

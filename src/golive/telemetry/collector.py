@@ -1,12 +1,12 @@
 """The collector: turns what the local cloud sees (access-log records, function log lines) into telemetry rows.
 
-The local cloud's callbacks only append to a list (no parsing on the request path); a background thread parses,
-joins each request to its invocation's REPORT line and log records, and writes batches to the store."""
+The local cloud's callbacks only append to a list. A background thread writes each batch as NDJSON and DuckDB
+does the parsing in SQL (JSON records, tracebacks, EMF, REPORT lines, the join of a request to its invocation):
+parsing in C++ with the GIL released, not in Python beside the event loop, is what keeps the gateway's latency."""
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 import threading
 import time
@@ -18,37 +18,138 @@ from golive.telemetry.store import Store
 
 FLUSH_INTERVAL_S = 0.05  # a request reaches the store within about this much after its REPORT line
 JOIN_WAIT_S = 2.0  # how long a request waits for its invocation's REPORT line before it is stored without one
-FORGET_S = 120.0  # invocation facts nobody asked for (authorizer invocations, init lines) are dropped after this
+FORGET_S = 120.0  # REPORT lines of invocations no request named (authorizers) are forgotten after this
 PRUNE_EVERY_S = 600.0
 TOP_FRAMES = 3  # the innermost frames that identify an error (with its type and route)
+JOIN_LOOKBACK_S = 60  # a request's invocation lines are looked for from this long before its arrival
 
-_REPORT = re.compile(r"REPORT RequestId: (\S+)\tDuration: ([\d.]+) ms\tBilled Duration: (\d+) ms\t"
-                     r"Memory Size: \d+ MB\tMax Memory Used: (\d+) MB\t(?:Init Duration: ([\d.]+) ms)?")
-_FRAME = re.compile(r'File "([^"]+)", line \d+, in (\S+)')
-_TEXT_ERROR = re.compile(r"^\[ERROR\] ([\w.]+): ?(.*?)(?:\r|$)")
-_LEVELS = {"WARNING": "WARN", "CRITICAL": "FATAL", "FATAL": "FATAL"}
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
+_REPORT_PREFIX = "REPORT RequestId: "
 
+# Lines Python's tracebacks leave: 'File "/var/task/users/api.py", line 88, in get_user' → 'api.py:get_user'
+_FRAME_SQL = r"""nullif(array_to_string(list_reverse(regexp_extract_all(regexp_replace(replace(error_stack, chr(160),
+    ' '), 'File "(?:[^"]*[/\\])?([^"/\\]+)", line \d+, in (\S+)', chr(1) || '\1:\2' || chr(1), 'g'),
+    chr(1) || '([^' || chr(1) || ']+)' || chr(1), 1)[-TOP:]), ' < '), '')""".replace("TOP", str(TOP_FRAMES))
 
-def _text(value: Any) -> str | None:
-    if value is None or value == "-":
-        return None
-    return value if isinstance(value, str) else str(value)
+# One staged row per line: [epoch ms, function, Lambda request id, stream, line]
+_STAGED_LINES = """SELECT make_timestamp((j[1]::DOUBLE * 1000)::BIGINT) AS ts, j[2] AS function,
+        TRY_CAST(j[3] AS UUID) AS rid, j[4] AS stream, j[5] AS line
+    FROM (SELECT from_json(json, '["VARCHAR"]') AS j FROM read_ndjson_objects(?))"""
 
+LOGS_SQL = rf"""INSERT INTO logs
+WITH raw AS ({_STAGED_LINES}),
+kinds AS (
+    SELECT *, CASE WHEN stream = 'platform' THEN 'platform'
+                   WHEN starts_with(line, '{{') AND json_valid(line) THEN
+                       CASE WHEN json_type(line, '$._aws.CloudWatchMetrics') = 'ARRAY' THEN 'emf' ELSE 'json' END
+                   ELSE 'text' END AS kind,
+        -- Lambda's Python runtime: '[ERROR] Type: message\rTraceback ...', one event
+        regexp_extract(line, '^\[ERROR\] ([\w.]+): ?([^\r]*)', ['type', 'message']) AS text_error
+    FROM raw),
+fields AS (
+    SELECT ts, function, rid, stream, kind, line,
+        CASE kind WHEN 'json' THEN upper(coalesce(line->>'$.level', line->>'$.levelname', line->>'$.log_level'))
+                  WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN 'ERROR' END
+                  WHEN 'platform' THEN CASE WHEN contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
+                                                 OR starts_with(line, 'Sandbox.') THEN 'ERROR' END END AS raw_level,
+        CASE kind WHEN 'json' THEN coalesce(line->>'$.message', line->>'$.msg') WHEN 'emf' THEN NULL
+                  WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN text_error.type || ': ' || text_error.message
+                                        ELSE line END
+                  ELSE line END AS message,
+        -- golive's logger.exception (error.type/message/stack), Powertools (exception_name, exception), Lambda's
+        -- error document (errorType, errorMessage, stackTrace), or the runtime's text line
+        CASE kind WHEN 'json' THEN coalesce(line->>'$.error.type', line->>'$.exception_name', line->>'$.errorType')
+                  WHEN 'text' THEN nullif(text_error.type, '') END AS error_type,
+        CASE kind WHEN 'json' THEN coalesce(line->>'$.error.message', line->>'$.errorMessage',
+                                            CASE WHEN line->>'$.exception_name' IS NOT NULL THEN line->>'$.message' END)
+                  WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN text_error.message END END AS error_message,
+        CASE kind WHEN 'json' THEN coalesce(line->>'$.error.stack', line->>'$.exception',
+                      CASE WHEN json_type(line, '$.stackTrace') = 'ARRAY'
+                           THEN array_to_string(from_json(line->'$.stackTrace', '["VARCHAR"]'), '')
+                           ELSE line->>'$.stackTrace' END)
+                  WHEN 'text' THEN CASE WHEN text_error.type <> ''
+                                        THEN replace(replace(line, chr(13), chr(10)), chr(160), ' ') END
+        END AS error_stack
+    FROM kinds)
+SELECT ts, function, rid, stream, kind,
+    CASE raw_level WHEN 'WARNING' THEN 'WARN' WHEN 'CRITICAL' THEN 'FATAL' ELSE raw_level END,
+    message, error_type, error_message, error_stack, {_FRAME_SQL}, line
+FROM fields"""
 
-def _number(value: Any) -> Any:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+# The metric data CloudWatch extracts from each EMF document: one row per metric, dimension set and value.
+METRICS_SQL = f"""INSERT INTO metrics
+WITH emf AS (SELECT * FROM ({_STAGED_LINES})
+             WHERE stream <> 'platform' AND starts_with(line, '{{') AND json_valid(line)
+               AND json_type(line, '$._aws.CloudWatchMetrics') = 'ARRAY'),
+directives AS (
+    SELECT ts, function, rid, line, TRY_CAST(line->>'$._aws.Timestamp' AS DOUBLE) AS stamp,
+        unnest(from_json(line->'$._aws.CloudWatchMetrics', '[{{"Namespace": "VARCHAR", "Dimensions": [["VARCHAR"]],
+                                                             "Metrics": [{{"Name": "VARCHAR", "Unit": "VARCHAR"}}]}}]'))
+            AS directive
+    FROM emf),
+metrics AS (
+    SELECT ts, function, rid, line, stamp, directive.Namespace AS namespace, unnest(directive.Metrics) AS metric,
+        directive.Dimensions AS sets
+    FROM directives),
+per_set AS (
+    SELECT *, unnest(CASE WHEN coalesce(len(sets), 0) = 0 THEN [[]::VARCHAR[]] ELSE sets END) AS dimension_set,
+        json_extract(line, '$."' || metric.Name || '"') AS raw_value
+    FROM metrics WHERE metric.Name IS NOT NULL)
+SELECT coalesce(make_timestamp((stamp * 1000)::BIGINT), ts), function, rid, namespace, metric.Name,
+    unnest(CASE WHEN json_type(raw_value) = 'ARRAY' THEN TRY_CAST(from_json(raw_value, '["VARCHAR"]') AS DOUBLE[])
+                ELSE [TRY_CAST(raw_value::VARCHAR AS DOUBLE)] END) AS value,
+    metric.Unit,
+    to_json(map_from_entries(list_transform(dimension_set,
+        lambda name: {{'k': name, 'v': json_extract_string(line, '$."' || name || '"')}})))::VARCHAR
+FROM per_set"""
 
+# Access-log records as the gateway writes them ($context names, "-" for absent text), plus _key (crc32 of the
+# request id, computed in Python: stable across DuckDB versions).
+_ACCESS_COLUMNS = {
+    "requestId": "VARCHAR", "_key": "UBIGINT", "extendedRequestId": "VARCHAR", "integrationRequestId": "VARCHAR",
+    "xrayTraceId": "VARCHAR", "requestTimeEpoch": "DOUBLE", "stage": "VARCHAR", "routeKey": "VARCHAR",
+    "httpMethod": "VARCHAR", "path": "VARCHAR", "status": "INTEGER", "errorResponseType": "VARCHAR",
+    "errorMessage": "VARCHAR", "integrationErrorMessage": "VARCHAR", "validationErrorString": "VARCHAR",
+    "responseLatency": "INTEGER", "integrationLatency": "INTEGER", "authorizerLatency": "INTEGER",
+    "authorizerError": "VARCHAR", "principalId": "VARCHAR", "functionName": "VARCHAR", "responseLength": "INTEGER",
+    "sourceIp": "VARCHAR", "userAgent": "VARCHAR",
+}
+_COLUMNS_SQL = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _ACCESS_COLUMNS.items()) + "}"
 
-def normalise_frames(stack: str | None) -> str | None:
-    """The innermost frames as 'file.py:function' (no directories, no line numbers: an edit above the failing
-    line, or another checkout, is the same error)."""
-    if not stack:
-        return None
-    frames = _FRAME.findall(stack.replace("\u00a0", " "))
-    if not frames:
-        return None
-    return " < ".join(f"{path.replace(chr(92), '/').rsplit('/', 1)[-1]}:{name}"
-                      for path, name in reversed(frames[-TOP_FRAMES:]))
+REQUESTS_SQL = rf"""INSERT INTO requests
+WITH a AS (
+    SELECT *, TRY_CAST(nullif(integrationRequestId, '-') AS UUID) AS rid
+    FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS_SQL})),
+reports AS (
+    SELECT lambda_request_id AS rid,
+        any_value(TRY_CAST(regexp_extract(line, '\tDuration: ([0-9.]+) ms', 1) AS DOUBLE)) AS duration,
+        any_value(TRY_CAST(regexp_extract(line, 'Billed Duration: ([0-9]+) ms', 1) AS INTEGER)) AS billed,
+        any_value(TRY_CAST(regexp_extract(line, 'Max Memory Used: ([0-9]+) MB', 1) AS SMALLINT)) AS memory,
+        any_value(TRY_CAST(nullif(regexp_extract(line, 'Init Duration: ([0-9.]+) ms', 1), '') AS DOUBLE)) AS init
+    FROM logs
+    WHERE ts >= make_timestamp($since::BIGINT) AND stream = 'platform' AND starts_with(line, 'REPORT ')
+      AND lambda_request_id IN (SELECT rid FROM a)
+    GROUP BY 1),
+correlations AS (
+    SELECT lambda_request_id AS rid, any_value(line->>'$.correlation_id') AS correlation_id
+    FROM logs
+    WHERE ts >= make_timestamp($since::BIGINT) AND kind = 'json' AND lambda_request_id IN (SELECT rid FROM a)
+      AND line->>'$.correlation_id' IS NOT NULL
+    GROUP BY 1)
+SELECT make_timestamp((a.requestTimeEpoch * 1000)::BIGINT), nullif(a.requestId, '-'), a._key::UINTEGER,
+    nullif(a.extendedRequestId, '-'), a.rid, nullif(a.xrayTraceId, '-'),
+    CASE WHEN c.correlation_id <> a.requestId THEN c.correlation_id END,  -- golive's default is the request id
+    nullif(a.stage, '-'), nullif(a.routeKey, '-'), nullif(a.httpMethod, '-'), nullif(a.path, '-'), a.status,
+    -- API Gateway decided when it answered with a gateway response (or matched no route); else the function did
+    CASE WHEN a.errorResponseType <> '-' OR a.routeKey = '-' THEN 'gateway' ELSE 'function' END,
+    nullif(a.errorResponseType, '-'),
+    nullif(concat_ws(': ', coalesce(nullif(a.integrationErrorMessage, '-'), nullif(a.errorMessage, '-')),
+                     nullif(a.validationErrorString, '-')), ''),
+    a.responseLatency, a.integrationLatency, a.authorizerLatency, nullif(a.authorizerError, '-'),
+    nullif(a.principalId, '-'), nullif(a.functionName, '-'),
+    CASE WHEN r.rid IS NOT NULL THEN r.init IS NOT NULL END, r.init, r.duration, r.billed, r.memory,
+    a.responseLength, nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
+FROM a LEFT JOIN reports r ON r.rid = a.rid LEFT JOIN correlations c ON c.rid = a.rid"""
 
 
 def request_key(request_id: str | None) -> int | None:
@@ -56,114 +157,11 @@ def request_key(request_id: str | None) -> int | None:
     return None if request_id is None else zlib.crc32(request_id.encode())
 
 
-def request_row(record: dict[str, Any], report: tuple[Any, ...] | None, correlation_id: str | None) -> tuple:
-    """One `requests` row from an access-log record (and the invocation's REPORT facts when it had one)."""
-    lambda_id = _text(record.get("integrationRequestId"))
-    error_type = _text(record.get("errorResponseType"))
-    # API Gateway decided when it answered with a gateway response; the function when its answer went through
-    decided_by = "gateway" if error_type is not None else "function"
-    route = _text(record.get("routeKey"))
-    if route is None and decided_by == "function" and record.get("status") is not None:
-        decided_by = "gateway"  # CORS preflights and the like: answered without an integration
-    duration = billed = memory = init = None
-    if report is not None:
-        duration, billed, memory, init = report
-    message = _text(record.get("integrationErrorMessage")) or _text(record.get("errorMessage"))
-    validation = _text(record.get("validationErrorString"))
-    if validation:  # what BAD_REQUEST_BODY / BAD_REQUEST_PARAMETERS found wrong
-        message = f"{message}: {validation}" if message else validation
-    trace = _text(record.get("xrayTraceId"))
-    request_id = _text(record.get("requestId"))
-    if correlation_id == request_id:
-        correlation_id = None  # golive's default; stored once
-    return (record.get("requestTimeEpoch") or time.time() * 1000, request_id, request_key(request_id),
-            _text(record.get("extendedRequestId")), lambda_id, trace, correlation_id,
-            _text(record.get("stage")), route, _text(record.get("httpMethod")), _text(record.get("path")),
-            _number(record.get("status")), decided_by, error_type, message, _number(record.get("responseLatency")),
-            _number(record.get("integrationLatency")), _number(record.get("authorizerLatency")),
-            _text(record.get("authorizerError")), _text(record.get("principalId")),
-            _text(record.get("functionName")), init is not None if report is not None else None, init, duration,
-            billed, memory, _number(record.get("responseLength")), _text(record.get("sourceIp")),
-            _text(record.get("userAgent")))
-
-
-def parse_line(function: str, request_id: str | None, stream: str, line: str, timestamp: float
-               ) -> tuple[tuple, list[tuple], dict[str, Any] | None]:
-    """One log line → (its `logs` row, its `metrics` rows, the parsed JSON record when it was one)."""
-    ts = timestamp * 1000
-    kind, level = "text", None
-    message: str | None = line
-    error_type = error_message = error_stack = None
-    metrics: list[tuple] = []
-    parsed: dict[str, Any] | None = None
-    if stream == "platform":
-        kind = "platform"
-        if " Error: " in line or line.startswith(("Runtime.", "Sandbox.")):
-            level = "ERROR"
-    elif line.startswith("{"):
-        try:
-            value = json.loads(line)
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            parsed = value
-            aws = value.get("_aws")
-            if isinstance(aws, dict) and isinstance(aws.get("CloudWatchMetrics"), list):
-                kind = "emf"
-                metrics = emf_rows(function, request_id, value, ts)
-                message = None
-            else:
-                kind = "json"
-                raw_level = value.get("level") or value.get("levelname") or value.get("log_level")
-                level = _LEVELS.get(str(raw_level).upper(), str(raw_level).upper()) if raw_level else None
-                raw_message = value.get("message", value.get("msg"))
-                message = raw_message if isinstance(raw_message, str) else None if raw_message is None \
-                    else json.dumps(raw_message)
-                error = value.get("error") if isinstance(value.get("error"), dict) else None
-                if error is not None and error.get("type"):  # golive's logger.exception
-                    error_type, error_message, error_stack = (_text(error.get("type")), _text(error.get("message")),
-                                                              _text(error.get("stack")))
-                elif value.get("exception_name") or value.get("errorType"):  # Powertools; Lambda's error JSON
-                    error_type = _text(value.get("exception_name") or value.get("errorType"))
-                    error_message = _text(value.get("errorMessage")) or message
-                    stack = value.get("exception") or value.get("stackTrace")
-                    error_stack = "".join(stack) if isinstance(stack, list) else _text(stack)
-    else:
-        found = _TEXT_ERROR.match(line)
-        if found:  # Lambda's Python runtime: "[ERROR] Type: message\rTraceback...", one event
-            level, error_type, error_message = "ERROR", found.group(1), found.group(2)
-            error_stack = line.replace("\r", "\n").replace("\u00a0", " ")
-            message = f"{error_type}: {error_message}"
-    row = (ts, function, request_id, stream, kind, level, message, error_type, error_message, error_stack,
-           normalise_frames(error_stack), line)
-    return row, metrics, parsed
-
-
-def emf_rows(function: str, request_id: str | None, document: dict[str, Any], ts: float) -> list[tuple]:
-    """The metric data CloudWatch extracts from one EMF document: one row per metric, dimension set and value."""
-    aws = document["_aws"]
-    stamp = aws.get("Timestamp")
-    when = float(stamp) if isinstance(stamp, int | float) else ts
-    rows = []
-    for directive in aws.get("CloudWatchMetrics") or []:
-        if not isinstance(directive, dict):
-            continue
-        namespace = _text(directive.get("Namespace"))
-        sets = directive.get("Dimensions") or [[]]
-        for metric in directive.get("Metrics") or []:
-            if not isinstance(metric, dict) or "Name" not in metric:
-                continue
-            name = str(metric["Name"])
-            values = document.get(name)
-            values = values if isinstance(values, list) else [values]
-            for dimension_set in sets:
-                dimensions = json.dumps({key: document.get(key) for key in dimension_set if isinstance(key, str)},
-                                        separators=(",", ":"))
-                for value in values:
-                    if isinstance(value, int | float) and not isinstance(value, bool):
-                        rows.append((when, function, request_id, namespace, name, float(value),
-                                     _text(metric.get("Unit")), dimensions))
-    return rows
+def _staged_access(record: dict[str, Any]) -> str:
+    text = _encode(record)
+    request_id = record.get("requestId")
+    key = zlib.crc32(request_id.encode()) if isinstance(request_id, str) and request_id != "-" else "null"
+    return f'{text[:-1]},"_key":{key}}}'  # the record is the gateway's: never modified, only extended here
 
 
 class Collector:
@@ -176,8 +174,7 @@ class Collector:
         self._access: list[dict[str, Any]] = []
         self._lines: list[Any] = []
         self._pending: list[tuple[float, dict[str, Any]]] = []  # requests waiting for their REPORT line
-        self._reports: dict[str, tuple[float, tuple[Any, ...]]] = {}
-        self._correlation: dict[str, tuple[float, str]] = {}
+        self._reported: dict[str, float] = {}  # Lambda request ids whose REPORT line was stored, when
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
@@ -216,59 +213,53 @@ class Collector:
                 self.flush()
                 if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
                     self._last_prune = time.monotonic()
-                    self.store.prune(cursor=self._cursor)
+                    with self._flush_lock:
+                        self.store.prune(cursor=self._cursor)
             except Exception as exc:  # telemetry must never take the dev server down
                 print(f"golive dev: telemetry write failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def flush(self, final: bool = False) -> int:
-        """Parse and store what arrived; returns the rows written."""
+        """Store what arrived; returns the rows written."""
         with self._flush_lock:
             if self._cursor is None:
                 self._cursor = self.store.cursor()
             lines, self._lines = self._lines, []
             access, self._access = self._access, []
             now = time.monotonic()
-            log_rows: list[tuple] = []
-            metric_rows: list[tuple] = []
+            reported = self._reported
+            staged_lines = []
             for record in lines:
-                row, metrics, parsed = parse_line(record.function, record.request_id, record.stream, record.line,
-                                                  record.timestamp)
-                log_rows.append(row)
-                if metrics:
-                    metric_rows.extend(metrics)
-                request_id = record.request_id
-                if request_id is None:
-                    continue
-                if record.stream == "platform" and record.line.startswith("REPORT "):
-                    found = _REPORT.match(record.line)
-                    if found:
-                        init = found.group(5)
-                        self._reports[request_id] = (now, (float(found.group(2)), int(found.group(3)),
-                                                           int(found.group(4)), float(init) if init else None))
-                elif parsed is not None and request_id not in self._correlation:
-                    correlation = parsed.get("correlation_id")
-                    if isinstance(correlation, str):
-                        self._correlation[request_id] = (now, correlation)
+                staged_lines.append(_encode([record.timestamp * 1000, record.function, record.request_id,
+                                             record.stream, record.line]))
+                if record.stream == "platform" and record.request_id and record.line.startswith(_REPORT_PREFIX):
+                    reported[record.request_id] = now
             self._pending.extend((now, record) for record in access)
-            request_rows, waiting = [], []
+            ready, waiting = [], []
             for arrived, record in self._pending:
-                lambda_id = str(record.get("integrationRequestId") or "-")
-                has_lambda = lambda_id != "-"
-                if has_lambda and lambda_id not in self._reports and not final and now - arrived < self.join_wait:
+                lambda_id = record.get("integrationRequestId")
+                if not lambda_id or lambda_id == "-" or final or now - arrived >= self.join_wait:
+                    ready.append(record)
+                elif lambda_id in reported:
+                    ready.append(record)
+                    del reported[lambda_id]
+                else:
                     waiting.append((arrived, record))
-                    continue
-                report = self._reports.pop(lambda_id, None) if has_lambda else None
-                correlation = self._correlation.pop(lambda_id, None) if has_lambda else None
-                request_rows.append(request_row(record, report[1] if report else None,
-                                                correlation[1] if correlation else None))
             self._pending = waiting
-            for facts in (self._reports, self._correlation):
-                stale = [key for key, (seen, _) in facts.items() if now - seen > FORGET_S]
-                for key in stale:
-                    del facts[key]
-            written = (self.store.insert("logs", log_rows, self._cursor)
-                       + self.store.insert("metrics", metric_rows, self._cursor)
-                       + self.store.insert("requests", request_rows, self._cursor))
+            if len(reported) > 1000:
+                for key in [key for key, seen in reported.items() if now - seen > FORGET_S]:
+                    del reported[key]
+            written = 0
+            if staged_lines:
+                with self.store.staged(staged_lines) as path:
+                    written += self.store.run(LOGS_SQL, [path], self._cursor)
+                    written += self.store.run(METRICS_SQL, [path], self._cursor)
+            if ready:
+                epochs = [r.get("requestTimeEpoch") for r in ready]
+                earliest = min((e for e in epochs if isinstance(e, int | float)), default=time.time() * 1000)
+                since = int((earliest / 1000 - JOIN_LOOKBACK_S) * 1_000_000)
+                with self.store.staged([_staged_access(record) for record in ready]) as path:
+                    written += self.store.run(REQUESTS_SQL, {"path": path, "since": since},
+                                              self._cursor)
             self.rows_written += written
         if written:
             for listener in list(self.listeners):

@@ -11,7 +11,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,20 +95,30 @@ class Store:
         with self._lock:
             return self.connection.cursor()
 
-    def insert(self, table: str, rows: Sequence[Sequence[Any]], cursor: Any = None) -> int:
-        """Append rows (tuples in TABLES[table] order) in one statement; returns how many."""
-        if not rows:
-            return 0
-        fd, name = tempfile.mkstemp(prefix=f".{table}-", suffix=".ndjson", dir=self.path.parent)
+    @contextmanager
+    def staged(self, lines: Sequence[str]) -> Iterator[str]:
+        """The lines as an NDJSON file beside the store (DuckDB reads it in C++, in parallel), removed after."""
+        fd, name = tempfile.mkstemp(prefix=".batch-", suffix=".ndjson", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write("\n".join([_encode(row) for row in rows]))
-            (cursor or self.cursor()).execute(
-                f"INSERT INTO {table} SELECT {self._selects[table]} FROM "
-                f"(SELECT from_json(json, '[\"VARCHAR\"]') AS j FROM read_ndjson_objects(?))", [name])
+                out.write("\n".join(lines))
+            yield name
         finally:
             os.unlink(name)
-        return len(rows)
+
+    def run(self, sql: str, params: Any, cursor: Any = None) -> int:
+        """Execute one INSERT ... SELECT; returns the rows it inserted."""
+        row = (cursor or self.cursor()).execute(sql, params).fetchone()
+        return int(row[0]) if row else 0
+
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], cursor: Any = None) -> int:
+        """Append finished rows (tuples in TABLES[table] order) in one statement; returns how many."""
+        if not rows:
+            return 0
+        with self.staged([_encode(row) for row in rows]) as name:
+            return self.run(f"INSERT INTO {table} SELECT {self._selects[table]} FROM "
+                            f"(SELECT from_json(json, '[\"VARCHAR\"]') AS j FROM read_ndjson_objects(?))", [name],
+                            cursor)
 
     def used_bytes(self, cursor: Any = None) -> int:
         """Bytes the data occupies: blocks in use inside the file (a DuckDB file never shrinks; freed blocks are

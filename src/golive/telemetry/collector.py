@@ -16,12 +16,13 @@ from typing import Any
 
 from golive.telemetry.store import Store
 
-FLUSH_INTERVAL_S = 0.05  # a request reaches the store within about this much after its REPORT line
+FLUSH_INTERVAL_S = 0.05  # a quiet server's request reaches the store within about this much after its REPORT
+BUSY_SHARE = 0.1  # under load batches grow instead: the writer works at most this share of the time ...
+MAX_INTERVAL_S = 1.0  # ... waiting at most this long between batches (readers flush first anyway)
 JOIN_WAIT_S = 2.0  # how long a request waits for its invocation's REPORT line before it is stored without one
 FORGET_S = 120.0  # REPORT lines of invocations no request named (authorizers) are forgotten after this
 PRUNE_EVERY_S = 600.0
 TOP_FRAMES = 3  # the innermost frames that identify an error (with its type and route)
-JOIN_LOOKBACK_S = 60  # a request's invocation lines are looked for from this long before its arrival
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
 _REPORT_PREFIX = "REPORT RequestId: "
@@ -31,77 +32,84 @@ _FRAME_SQL = r"""nullif(array_to_string(list_reverse(regexp_extract_all(regexp_r
     ' '), 'File "(?:[^"]*[/\\])?([^"/\\]+)", line \d+, in (\S+)', chr(1) || '\1:\2' || chr(1), 'g'),
     chr(1) || '([^' || chr(1) || ']+)' || chr(1), 1)[-TOP:]), ' < '), '')""".replace("TOP", str(TOP_FRAMES))
 
-# One staged row per line: [epoch ms, function, Lambda request id, stream, line]
-_STAGED_LINES = """SELECT make_timestamp((j[1]::DOUBLE * 1000)::BIGINT) AS ts, j[2] AS function,
-        TRY_CAST(j[3] AS UUID) AS rid, j[4] AS stream, j[5] AS line
-    FROM (SELECT from_json(json, '["VARCHAR"]') AS j FROM read_ndjson_objects(?))"""
+# The JSON fields a line's record may carry, extracted in one parse (json_extract_string with a list of paths)
+_PATHS = ["$.level", "$.levelname", "$.log_level", "$.message", "$.msg", "$.error.type", "$.exception_name",
+          "$.errorType", "$.error.message", "$.errorMessage", "$.error.stack", "$.exception", "$.stackTrace",
+          "$.correlation_id"]
+_V = {path: index for index, path in enumerate(_PATHS, start=1)}
 
-LOGS_SQL = rf"""INSERT INTO logs
-WITH raw AS ({_STAGED_LINES}),
+
+def _v(path: str) -> str:
+    return f"v[{_V[path]}]"
+
+
+# Each flush stages its lines once, in a temporary table of the collector's connection:
+# [epoch ms, function, Lambda request id, stream, line] → typed, classified, its JSON fields extracted.
+STAGE_SQL = rf"""CREATE OR REPLACE TEMP TABLE batch AS
+WITH raw AS (
+    SELECT make_timestamp((j[1]::DOUBLE * 1000)::BIGINT) AS ts, j[2] AS function, TRY_CAST(j[3] AS UUID) AS rid,
+        j[4] AS stream, j[5] AS line
+    FROM (SELECT from_json(json, '["VARCHAR"]') AS j FROM read_ndjson_objects(?))),
 kinds AS (
     SELECT *, CASE WHEN stream = 'platform' THEN 'platform'
                    WHEN starts_with(line, '{{') AND json_valid(line) THEN
                        CASE WHEN json_type(line, '$._aws.CloudWatchMetrics') = 'ARRAY' THEN 'emf' ELSE 'json' END
-                   ELSE 'text' END AS kind,
+                   ELSE 'text' END AS kind
+    FROM raw)
+SELECT *, CASE WHEN kind = 'json' THEN json_extract_string(line, {_PATHS!r}) END AS v FROM kinds"""
+
+# Invocation facts a request row takes: its REPORT line and golive's correlation id. Kept per connection until
+# their request arrives (REPORT follows the reply; the function's lines precede it).
+FACTS_TABLE = """CREATE TEMP TABLE IF NOT EXISTS facts (rid UUID, seen TIMESTAMP, duration DOUBLE, billed INTEGER,
+    memory SMALLINT, init DOUBLE, correlation_id VARCHAR)"""
+FACTS_SQL = rf"""INSERT INTO facts
+SELECT rid, ts,
+    TRY_CAST(regexp_extract(line, '\tDuration: ([0-9.]+) ms', 1) AS DOUBLE),
+    TRY_CAST(regexp_extract(line, 'Billed Duration: ([0-9]+) ms', 1) AS INTEGER),
+    TRY_CAST(regexp_extract(line, 'Max Memory Used: ([0-9]+) MB', 1) AS SMALLINT),
+    TRY_CAST(nullif(regexp_extract(line, 'Init Duration: ([0-9.]+) ms', 1), '') AS DOUBLE), NULL
+FROM batch WHERE rid IS NOT NULL AND stream = 'platform' AND starts_with(line, 'REPORT ')
+UNION ALL
+SELECT rid, ts, NULL, NULL, NULL, NULL, {_v("$.correlation_id")}
+FROM batch WHERE rid IS NOT NULL AND kind = 'json' AND {_v("$.correlation_id")} IS NOT NULL"""
+FORGET_FACTS_SQL = "DELETE FROM facts WHERE seen < make_timestamp(?::BIGINT)"
+
+LOGS_SQL = rf"""INSERT INTO logs
+WITH parsed AS (
+    SELECT *,
         -- Lambda's Python runtime: '[ERROR] Type: message\rTraceback ...', one event
-        regexp_extract(line, '^\[ERROR\] ([\w.]+): ?([^\r]*)', ['type', 'message']) AS text_error
-    FROM raw),
+        CASE WHEN kind = 'text' THEN regexp_extract(line, '^\[ERROR\] ([\w.]+): ?([^\r]*)', ['type', 'message'])
+        END AS text_error
+    FROM batch),
 fields AS (
     SELECT ts, function, rid, stream, kind, line,
-        CASE kind WHEN 'json' THEN upper(coalesce(line->>'$.level', line->>'$.levelname', line->>'$.log_level'))
+        CASE kind WHEN 'json' THEN upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")}))
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN 'ERROR' END
                   WHEN 'platform' THEN CASE WHEN contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
                                                  OR starts_with(line, 'Sandbox.') THEN 'ERROR' END END AS raw_level,
-        CASE kind WHEN 'json' THEN coalesce(line->>'$.message', line->>'$.msg') WHEN 'emf' THEN NULL
+        CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN text_error.type || ': ' || text_error.message
                                         ELSE line END
                   ELSE line END AS message,
         -- golive's logger.exception (error.type/message/stack), Powertools (exception_name, exception), Lambda's
         -- error document (errorType, errorMessage, stackTrace), or the runtime's text line
-        CASE kind WHEN 'json' THEN coalesce(line->>'$.error.type', line->>'$.exception_name', line->>'$.errorType')
+        CASE kind WHEN 'json' THEN coalesce({_v("$.error.type")}, {_v("$.exception_name")}, {_v("$.errorType")})
                   WHEN 'text' THEN nullif(text_error.type, '') END AS error_type,
-        CASE kind WHEN 'json' THEN coalesce(line->>'$.error.message', line->>'$.errorMessage',
-                                            CASE WHEN line->>'$.exception_name' IS NOT NULL THEN line->>'$.message' END)
+        CASE kind WHEN 'json' THEN coalesce({_v("$.error.message")}, {_v("$.errorMessage")},
+                                            CASE WHEN {_v("$.exception_name")} IS NOT NULL THEN {_v("$.message")} END)
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN text_error.message END END AS error_message,
-        CASE kind WHEN 'json' THEN coalesce(line->>'$.error.stack', line->>'$.exception',
-                      CASE WHEN json_type(line, '$.stackTrace') = 'ARRAY'
-                           THEN array_to_string(from_json(line->'$.stackTrace', '["VARCHAR"]'), '')
-                           ELSE line->>'$.stackTrace' END)
+        CASE kind WHEN 'json' THEN coalesce({_v("$.error.stack")}, {_v("$.exception")},
+                      CASE WHEN starts_with({_v("$.stackTrace")}, '[')
+                           THEN array_to_string(from_json({_v("$.stackTrace")}, '["VARCHAR"]'), '')
+                           ELSE {_v("$.stackTrace")} END)
                   WHEN 'text' THEN CASE WHEN text_error.type <> ''
                                         THEN replace(replace(line, chr(13), chr(10)), chr(160), ' ') END
         END AS error_stack
-    FROM kinds)
+    FROM parsed)
 SELECT ts, function, rid, stream, kind,
     CASE raw_level WHEN 'WARNING' THEN 'WARN' WHEN 'CRITICAL' THEN 'FATAL' ELSE raw_level END,
     message, error_type, error_message, error_stack, {_FRAME_SQL}, line
 FROM fields"""
-
-# The metric data CloudWatch extracts from each EMF document: one row per metric, dimension set and value.
-METRICS_SQL = f"""INSERT INTO metrics
-WITH emf AS (SELECT * FROM ({_STAGED_LINES})
-             WHERE stream <> 'platform' AND starts_with(line, '{{') AND json_valid(line)
-               AND json_type(line, '$._aws.CloudWatchMetrics') = 'ARRAY'),
-directives AS (
-    SELECT ts, function, rid, line, TRY_CAST(line->>'$._aws.Timestamp' AS DOUBLE) AS stamp,
-        unnest(from_json(line->'$._aws.CloudWatchMetrics', '[{{"Namespace": "VARCHAR", "Dimensions": [["VARCHAR"]],
-                                                             "Metrics": [{{"Name": "VARCHAR", "Unit": "VARCHAR"}}]}}]'))
-            AS directive
-    FROM emf),
-metrics AS (
-    SELECT ts, function, rid, line, stamp, directive.Namespace AS namespace, unnest(directive.Metrics) AS metric,
-        directive.Dimensions AS sets
-    FROM directives),
-per_set AS (
-    SELECT *, unnest(CASE WHEN coalesce(len(sets), 0) = 0 THEN [[]::VARCHAR[]] ELSE sets END) AS dimension_set,
-        json_extract(line, '$."' || metric.Name || '"') AS raw_value
-    FROM metrics WHERE metric.Name IS NOT NULL)
-SELECT coalesce(make_timestamp((stamp * 1000)::BIGINT), ts), function, rid, namespace, metric.Name,
-    unnest(CASE WHEN json_type(raw_value) = 'ARRAY' THEN TRY_CAST(from_json(raw_value, '["VARCHAR"]') AS DOUBLE[])
-                ELSE [TRY_CAST(raw_value::VARCHAR AS DOUBLE)] END) AS value,
-    metric.Unit,
-    to_json(map_from_entries(list_transform(dimension_set,
-        lambda name: {{'k': name, 'v': json_extract_string(line, '$."' || name || '"')}})))::VARCHAR
-FROM per_set"""
 
 # Access-log records as the gateway writes them ($context names, "-" for absent text), plus _key (crc32 of the
 # request id, computed in Python: stable across DuckDB versions).
@@ -121,24 +129,12 @@ WITH a AS (
     SELECT *, TRY_CAST(nullif(integrationRequestId, '-') AS UUID) AS rid
     FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS_SQL})),
 reports AS (
-    SELECT lambda_request_id AS rid,
-        any_value(TRY_CAST(regexp_extract(line, '\tDuration: ([0-9.]+) ms', 1) AS DOUBLE)) AS duration,
-        any_value(TRY_CAST(regexp_extract(line, 'Billed Duration: ([0-9]+) ms', 1) AS INTEGER)) AS billed,
-        any_value(TRY_CAST(regexp_extract(line, 'Max Memory Used: ([0-9]+) MB', 1) AS SMALLINT)) AS memory,
-        any_value(TRY_CAST(nullif(regexp_extract(line, 'Init Duration: ([0-9.]+) ms', 1), '') AS DOUBLE)) AS init
-    FROM logs
-    WHERE ts >= make_timestamp($since::BIGINT) AND stream = 'platform' AND starts_with(line, 'REPORT ')
-      AND lambda_request_id IN (SELECT rid FROM a)
-    GROUP BY 1),
-correlations AS (
-    SELECT lambda_request_id AS rid, any_value(line->>'$.correlation_id') AS correlation_id
-    FROM logs
-    WHERE ts >= make_timestamp($since::BIGINT) AND kind = 'json' AND lambda_request_id IN (SELECT rid FROM a)
-      AND line->>'$.correlation_id' IS NOT NULL
-    GROUP BY 1)
+    SELECT rid, any_value(duration) AS duration, any_value(billed) AS billed, any_value(memory) AS memory,
+        any_value(init) AS init, bool_or(duration IS NOT NULL) AS reported, any_value(correlation_id) AS correlation_id
+    FROM facts GROUP BY rid)  -- small: facts leave once their request is stored
 SELECT make_timestamp((a.requestTimeEpoch * 1000)::BIGINT), nullif(a.requestId, '-'), a._key::UINTEGER,
     nullif(a.extendedRequestId, '-'), a.rid, nullif(a.xrayTraceId, '-'),
-    CASE WHEN c.correlation_id <> a.requestId THEN c.correlation_id END,  -- golive's default is the request id
+    CASE WHEN r.correlation_id <> a.requestId THEN r.correlation_id END,  -- golive's default is the request id
     nullif(a.stage, '-'), nullif(a.routeKey, '-'), nullif(a.httpMethod, '-'), nullif(a.path, '-'), a.status,
     -- API Gateway decided when it answered with a gateway response (or matched no route); else the function did
     CASE WHEN a.errorResponseType <> '-' OR a.routeKey = '-' THEN 'gateway' ELSE 'function' END,
@@ -147,9 +143,10 @@ SELECT make_timestamp((a.requestTimeEpoch * 1000)::BIGINT), nullif(a.requestId, 
                      nullif(a.validationErrorString, '-')), ''),
     a.responseLatency, a.integrationLatency, a.authorizerLatency, nullif(a.authorizerError, '-'),
     nullif(a.principalId, '-'), nullif(a.functionName, '-'),
-    CASE WHEN r.rid IS NOT NULL THEN r.init IS NOT NULL END, r.init, r.duration, r.billed, r.memory,
+    CASE WHEN r.reported THEN r.init IS NOT NULL END, r.init, r.duration, r.billed, r.memory,
     a.responseLength, nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
-FROM a LEFT JOIN reports r ON r.rid = a.rid LEFT JOIN correlations c ON c.rid = a.rid"""
+FROM a LEFT JOIN reports r ON r.rid = a.rid"""
+CONSUMED_SQL = "DELETE FROM facts WHERE rid IN (SELECT TRY_CAST(unnest(?::VARCHAR[]) AS UUID))"
 
 
 def request_key(request_id: str | None) -> int | None:
@@ -180,6 +177,8 @@ class Collector:
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cursor: Any = None
+        self._facts = False  # the connection's temporary facts table exists
+        self._facts_pruned = time.monotonic()
         self._last_prune = 0.0
         self.rows_written = 0
         self.listeners: list[Callable[[], None]] = []  # told after each batch is stored (tail followers)
@@ -206,11 +205,16 @@ class Collector:
         self.flush(final=True)
 
     def _run(self) -> None:
+        interval = self.flush_interval
         while not self._stop.is_set():
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(interval)
             self._wake.clear()
             try:
+                started = time.perf_counter()
                 self.flush()
+                # each batch has a fixed cost (a few statements and a commit): a busy server gets fewer, larger ones
+                took = time.perf_counter() - started
+                interval = min(MAX_INTERVAL_S, max(self.flush_interval, took * (1 - BUSY_SHARE) / BUSY_SHARE))
                 if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
                     self._last_prune = time.monotonic()
                     with self._flush_lock:
@@ -249,19 +253,41 @@ class Collector:
                 for key in [key for key, seen in reported.items() if now - seen > FORGET_S]:
                     del reported[key]
             written = 0
-            if staged_lines:
-                with self.store.staged(staged_lines) as path:
-                    written += self.store.run(LOGS_SQL, [path], self._cursor)
-                    written += self.store.run(METRICS_SQL, [path], self._cursor)
-            if ready:
-                epochs = [r.get("requestTimeEpoch") for r in ready]
-                earliest = min((e for e in epochs if isinstance(e, int | float)), default=time.time() * 1000)
-                since = int((earliest / 1000 - JOIN_LOOKBACK_S) * 1_000_000)
-                with self.store.staged([_staged_access(record) for record in ready]) as path:
-                    written += self.store.run(REQUESTS_SQL, {"path": path, "since": since},
-                                              self._cursor)
+            cursor, run = self._cursor, self.store.run
+            if self._facts is False:
+                cursor.execute(FACTS_TABLE)
+                self._facts = True
+            if not (staged_lines or ready):
+                return 0
+            cursor.execute("BEGIN TRANSACTION")  # one commit per batch
+            try:
+                written = self._write(cursor, run, staged_lines, ready)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
             self.rows_written += written
         if written:
             for listener in list(self.listeners):
                 listener()
+        return written
+
+    def _write(self, cursor: Any, run: Callable[..., int], staged_lines: list[str], ready: list[dict[str, Any]]
+               ) -> int:
+        written = 0
+        if staged_lines:
+            with self.store.staged(staged_lines) as path:
+                cursor.execute(STAGE_SQL, [path])
+            written += run(LOGS_SQL, [], cursor)
+            cursor.execute(FACTS_SQL)
+        if ready:
+            with self.store.staged([_staged_access(record) for record in ready]) as path:
+                written += run(REQUESTS_SQL, {"path": path}, cursor)
+            consumed = [str(r.get("integrationRequestId")) for r in ready
+                        if r.get("integrationRequestId") not in (None, "-")]
+            if consumed:
+                cursor.execute(CONSUMED_SQL, [consumed])
+        if time.monotonic() - self._facts_pruned > FORGET_S:
+            self._facts_pruned = time.monotonic()
+            cursor.execute(FORGET_FACTS_SQL, [int((time.time() - FORGET_S) * 1_000_000)])
         return written

@@ -15,7 +15,7 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600  # 7 days
 API_PREFIX = "/_golive/api/"  # the dev server's telemetry API; never a service route, never deployed
 
 DECIDED_BY = ("gateway", "function")
-SCHEMA_VERSION = 1  # bumped when a column changes; a store of another version is moved aside, not migrated
+SCHEMA_VERSION = 2  # bumped when a column changes; a store of another version is moved aside, not migrated
 
 # table -> [(column, DuckDB type, meaning)]; the collector builds rows in this order
 TABLES: dict[str, list[tuple[str, str, str]]] = {
@@ -65,6 +65,12 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("error_frames", "VARCHAR", "the innermost frames normalised (file:function, no line numbers) for grouping"),
         ("line", "VARCHAR", "the line as written: query JSON fields with line->>'$.field'"),
     ],
+}
+
+# Views, computed when read (their columns documented like the tables').
+# metrics: EMF documents expanded as CloudWatch extracts them. Computed from the stored EMF lines when read rather
+# than stored at ingest: the expansion was a fifth of the collector's cost per request, and few ask for it.
+VIEW_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     "metrics": [
         ("ts", "TIMESTAMP", "the EMF document's _aws.Timestamp"),
         ("function", "VARCHAR", "the function that wrote the document"),
@@ -75,11 +81,46 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("unit", "VARCHAR", "Milliseconds, Count..."),
         ("dimensions", "VARCHAR", "the dimension set as a JSON object, as CloudWatch extracts it"),
     ],
+    "errors": [
+        ("fingerprint", "VARCHAR", "md5 of exception type + normalised innermost frames + route, 12 hex digits"),
+        ("error_type", "VARCHAR", "the exception's type"),
+        ("last_message", "VARCHAR", "the latest occurrence's message"),
+        ("route", "VARCHAR", "the route of the requests it failed"),
+        ("count", "BIGINT", "occurrences"),
+        ("first_seen", "TIMESTAMP", "the first occurrence"),
+        ("last_seen", "TIMESTAMP", "the latest occurrence"),
+        ("example_request_id", "VARCHAR", "the latest occurrence's API request id (or Lambda request id)"),
+        ("example_stack", "VARCHAR", "the latest occurrence's stack trace"),
+    ],
 }
 
 # errors: one row per fingerprint (exception type + normalised innermost frames + route), over logs joined to
 # requests. A view, so it is always exactly what the logs say.
 VIEWS = {
+    "metrics": """
+        WITH directives AS (
+            SELECT ts, function, lambda_request_id, line, TRY_CAST(line->>'$._aws.Timestamp' AS DOUBLE) AS stamp,
+                unnest(from_json(line->'$._aws.CloudWatchMetrics', '[{"Namespace": "VARCHAR",
+                    "Dimensions": [["VARCHAR"]], "Metrics": [{"Name": "VARCHAR", "Unit": "VARCHAR"}]}]')) AS directive
+            FROM logs WHERE kind = 'emf' AND CONDITION),
+        metrics AS (
+            SELECT ts, function, lambda_request_id, line, stamp, directive.Namespace AS namespace,
+                unnest(directive.Metrics) AS metric, directive.Dimensions AS sets
+            FROM directives),
+        per_set AS (
+            SELECT *, unnest(CASE WHEN coalesce(len(sets), 0) = 0 THEN [[]::VARCHAR[]] ELSE sets END)
+                    AS dimension_set,
+                json_extract(line, '$."' || metric.Name || '"') AS raw_value
+            FROM metrics WHERE metric.Name IS NOT NULL)
+        SELECT coalesce(make_timestamp((stamp * 1000)::BIGINT), ts) AS ts, function, lambda_request_id,
+            namespace, metric.Name AS name,
+            unnest(CASE WHEN json_type(raw_value) = 'ARRAY'
+                        THEN TRY_CAST(from_json(raw_value, '["VARCHAR"]') AS DOUBLE[])
+                        ELSE [TRY_CAST(raw_value::VARCHAR AS DOUBLE)] END) AS value,
+            metric.Unit AS unit,
+            to_json(map_from_entries(list_transform(dimension_set,
+                lambda key: {'k': key, 'v': json_extract_string(line, '$."' || key || '"')})))::VARCHAR AS dimensions
+        FROM per_set""",
     "errors": """
         SELECT md5(concat_ws('|', l.error_type, l.error_frames, r.route))[:12] AS fingerprint,
                any_value(l.error_type) AS error_type, arg_max(l.error_message, l.ts) AS last_message,
@@ -90,6 +131,12 @@ VIEWS = {
         WHERE l.error_type IS NOT NULL
         GROUP BY ALL""",
 }
+
+
+def metrics_sql(condition: str = "TRUE") -> str:
+    """The metrics view's query over the EMF lines that also meet `condition` (a drill-down expands only its
+    request's documents)."""
+    return VIEWS["metrics"].replace("CONDITION", condition)
 
 
 def state_dir(service_root: Path) -> Path:
@@ -104,5 +151,6 @@ def ddl() -> list[str]:
     statements = ["CREATE TABLE IF NOT EXISTS golive_schema (version INTEGER)"]
     statements += [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{name} {kind}' for name, kind, _ in columns)})"
                   for table, columns in TABLES.items()]
-    statements += [f"CREATE OR REPLACE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()]
+    statements += [f"CREATE OR REPLACE VIEW {name} AS {sql.replace('CONDITION', 'TRUE').strip()}"
+                   for name, sql in VIEWS.items()]
     return statements

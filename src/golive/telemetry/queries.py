@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from golive.telemetry.collector import request_key
-from golive.telemetry.model import TABLES
+from golive.telemetry.model import metrics_sql
 
 BY = ("route", "status", "minute")
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -29,9 +29,6 @@ FILTER_FIELDS: dict[str, tuple[str, bool]] = {
 }
 _LOG_FIELDS = frozenset({"level", "message"})
 _OPERATORS = {"=": "=", "!=": "<>", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
-REQUEST_COLUMNS = [name for name, _, _ in TABLES["requests"]]
-LOG_COLUMNS = [name for name, _, _ in TABLES["logs"]]
-METRIC_COLUMNS = [name for name, _, _ in TABLES["metrics"]]
 
 
 class QueryError(ValueError):
@@ -287,21 +284,20 @@ def _window(iso_times: list[str]) -> tuple[int, int]:
 
 
 def _lines_for(cur: Any, lambda_ids: list[str], window: tuple[int, int] | None = None) -> list[dict[str, Any]]:
-    return _for_invocations(cur, "logs", lambda_ids, window)
+    where, params = _invocations(lambda_ids, window)
+    return _records(cur.execute(f"SELECT * FROM logs WHERE {where} ORDER BY ts", params))
 
 
 def _metrics_for(cur: Any, lambda_ids: list[str], window: tuple[int, int] | None = None) -> list[dict[str, Any]]:
-    return _for_invocations(cur, "metrics", lambda_ids, window)
+    where, params = _invocations(lambda_ids, window)
+    return _records(cur.execute(f"SELECT * FROM ({metrics_sql(where)}) ORDER BY ts", params))
 
 
-def _for_invocations(cur: Any, table: str, lambda_ids: list[str], window: tuple[int, int] | None
-                     ) -> list[dict[str, Any]]:
+def _invocations(lambda_ids: list[str], window: tuple[int, int] | None) -> tuple[str, list[Any]]:
     if window is None:
-        return _records(cur.execute(f"SELECT * FROM {table} WHERE lambda_request_id = ANY(?::UUID[]) ORDER BY ts",
-                                    [lambda_ids]))
-    return _records(cur.execute(
-        f"SELECT * FROM {table} WHERE ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) "
-        f"AND lambda_request_id = ANY(?::UUID[]) ORDER BY ts", [*window, lambda_ids]))
+        return "lambda_request_id = ANY(?::UUID[])", [lambda_ids]
+    return ("ts BETWEEN make_timestamp(?::BIGINT) AND make_timestamp(?::BIGINT) "
+            "AND lambda_request_id = ANY(?::UUID[])", [*window, lambda_ids])
 
 
 def logs(cur: Any, since_s: float | None = None, filter_text: str | None = None, limit: int = 200,

@@ -65,6 +65,9 @@ class Store:
             print(f"golive: telemetry store layout changed; the old one is kept as {aside}", file=sys.stderr)
             self.connection = self._connect(duckdb)
         if not read_only:
+            # the writer shares the machine with the gateway and the workers it records: one thread, so a batch
+            # never takes more than one core from them (and small batches skip the cost of parallel plans)
+            self.connection.execute("SET threads = 1")
             for statement in ddl():
                 self.connection.execute(statement)
             if self._version() is None:

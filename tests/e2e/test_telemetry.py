@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -199,7 +201,7 @@ def test_any_of_the_four_ids_finds_the_whole_request(shop: Any) -> None:
 
 
 def test_logs_show_gateway_decisions_and_the_function_stack_trace_filtered(shop: Any) -> None:
-    _, root, sent = shop
+    _, root, _ = shop
     text = ok("logs", str(root))
     assert " 401 GET /private → GET /private gateway UNAUTHORIZED " in text
     assert " 400 POST /items → POST /items gateway BAD_REQUEST_BODY " in text and "data must contain" in text
@@ -240,10 +242,32 @@ def test_query_runs_read_only_sql_and_refuses_writes(shop: Any) -> None:
     assert "bad SQL" in one_line_error("query", "SELECT nope FROM requests", str(root))
 
 
+def test_tail_shows_only_new_requests_as_they_arrive(shop: Any) -> None:
+    server, root, _ = shop
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
+    tail = subprocess.Popen([GOLIVE, "logs", str(root), "--tail", "--format", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**env, "NO_COLOR": "1"})
+    watchdog = threading.Timer(30, tail.kill)  # a tail that never prints must not hang the suite
+    watchdog.start()
+    try:
+        time.sleep(1.0)  # tail has started polling: what is already stored is not replayed
+        sent = send(server, "GET", "/items/42")
+        assert sent.status == 200
+        assert tail.stdout is not None
+        first = json.loads(tail.stdout.readline())
+        assert (first["path"], first["status"], first["request_id"]) == \
+            ("/items/42", 200, sent.headers["x-amzn-requestid"])
+        assert any("item read" in (line["message"] or "") for line in first["logs"])
+    finally:
+        watchdog.cancel()
+        tail.terminate()
+        tail.wait(10)
+
+
 def test_after_dev_stops_the_store_is_read_from_the_file(shop: Any) -> None:
     server, root, _ = shop
     server.stop()
     assert not (root / ".golive" / "dev.json").exists()
     stats = json.loads(ok("stats", str(root), "--format", "json", "--by", "minute"))
-    assert stats["total"]["count"] == 11
+    assert stats["total"]["count"] == 12  # the eleven, and the one the tail saw
     assert "read-only" in one_line_error("query", "DROP TABLE requests", str(root))

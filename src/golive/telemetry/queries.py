@@ -233,11 +233,15 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
         any_id = any_id[5:].split(";", 1)[0]
     as_uuid = _uuid(any_id)
     key = request_key(any_id)
-    rowids = [rowid for rowid, request_id in cur.execute(
-        "SELECT rowid, request_id FROM requests WHERE request_key = ?", [key]).fetchall() if request_id == any_id]
-    if not rowids and as_uuid is not None:
-        rowids = [row[0] for row in cur.execute("SELECT rowid FROM requests WHERE lambda_request_id = ?::UUID "
-                                                "LIMIT 1", [as_uuid]).fetchall()]
+    params: list[Any] = [key]
+    if as_uuid is None:
+        condition = "request_key = ?"
+    else:  # a REST API request id and a Lambda request id look alike: one pass looks for both
+        condition = "request_key = ? OR lambda_request_id = ?::UUID"
+        params.append(as_uuid)
+    rowids = [rowid for rowid, request_id, lambda_id in cur.execute(
+        f"SELECT rowid, request_id, lambda_request_id FROM requests WHERE {condition}", params).fetchall()
+        if request_id == any_id or (lambda_id is not None and str(lambda_id) == as_uuid)]  # crc32 can collide
     trace = _TRACE.match(any_id)
     if not rowids and trace:
         epoch = int(trace.group(1), 16)
@@ -259,8 +263,9 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
         request["correlation_id"] = request["request_id"]
     lambda_id = request["lambda_request_id"]
     window = _window([request["ts"]])
-    return {"request": request, "logs": _lines_for(cur, [lambda_id], window) if lambda_id else [],
-            "metrics": _metrics_for(cur, [lambda_id], window) if lambda_id else []}
+    lines = _lines_for(cur, [lambda_id], window) if lambda_id else []
+    has_emf = any(line["kind"] == "emf" for line in lines)
+    return {"request": request, "logs": lines, "metrics": _metrics_for(cur, [lambda_id], window) if has_emf else []}
 
 
 _TRACE = re.compile(r"^1-([0-9a-f]{8})-[0-9a-f]{24}$")

@@ -60,12 +60,10 @@ def base_environment(scratch: Path) -> dict[str, str]:
 
 
 def golive_command(mode: str, service_dir: Path, port: int) -> list[str]:
-    """`golive dev DIR --port N` when golive dev runs the local cloud, else the cloud's own entry point."""
-    if mode == "dev":
-        script = Path(sys.executable).with_name("golive")
-        head = [str(script)] if script.exists() else [sys.executable, "-m", "golive.cli"]
-        return [*head, "dev", str(service_dir), "--port", str(port)]
-    return [sys.executable, "-m", "golive.local.cloud", str(service_dir), "--port", str(port)]
+    """`golive dev DIR --port N` (`mode` is kept for callers that still name it: golive dev is the only entry)."""
+    script = Path(sys.executable).with_name("golive")
+    head = [str(script)] if script.exists() else [sys.executable, "-m", "golive.cli"]
+    return [*head, "dev", str(service_dir), "--port", str(port)]
 
 
 class Launcher:

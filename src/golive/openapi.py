@@ -64,11 +64,12 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
 
 def build_openapi(config: ServiceConfig, apps: dict[str, Any], *, dev_url: str = "http://127.0.0.1:3000") -> dict:
     """The OpenAPI 3.1 document of a service (apps: function name -> golive.App)."""
-    from golive.local.devserver import route_table
+    from golive.service.assignment import assign_routes
 
     builder = _Builder(config, apps)
     paths: dict[str, dict[str, Any]] = {}
-    table = sorted(route_table(config, apps), key=lambda item: (item[1].path, _METHOD_ORDER.index(item[1].method)))
+    served = [(item.function, item.route) for item in assign_routes(config, apps) if item.route is not None]
+    table = sorted(served, key=lambda item: (item[1].path, _METHOD_ORDER.index(item[1].method)))
     for function, route in table:
         paths.setdefault(_openapi_path(route.path), {})[route.method.lower()] = builder.operation(function, route)
     document: dict[str, Any] = {
@@ -102,7 +103,7 @@ def _servers(config: ServiceConfig, dev_url: str) -> list[dict[str, Any]]:
             "description": f"API Gateway ({'REST API' if config.api_type == 'rest' else 'HTTP API'}), "
                            f"stage {config.stage}",
             "variables": {"apiId": {"default": "API_ID", "description": "the API's id, from the stack outputs"},
-                          "region": {"default": str(config.raw.get("region", "us-east-1"))}},
+                          "region": {"default": "us-east-1"}},
         },
     ]
 

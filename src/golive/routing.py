@@ -77,10 +77,6 @@ class Route:
     def param_names(self) -> list[str]:
         return [m.group(1) for m in _PARAM.finditer(self.path)]
 
-    @property
-    def is_greedy(self) -> bool:
-        return "+}" in self.path
-
 
 def _compile(path: str) -> re.Pattern[str]:
     pattern, pos = "", 0

@@ -11,6 +11,19 @@ from urllib.parse import quote, urlencode
 from golive.events import is_text
 from golive.http import new_request_id
 
+# The account every locally made event, ARN and context names; golive.service.quotas re-exports it with AWS's quotas.
+LOCAL_ACCOUNT_ID = "123456789012"
+_region: str | None = None
+
+
+def local_region() -> str:
+    """The Region local events and ARNs name: AWS_REGION (or AWS_DEFAULT_REGION) as Lambda sets it, else us-east-1.
+    Read once per process: the local gateway builds an event per request."""
+    global _region
+    if _region is None:
+        _region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _region
+
 
 class _RequestTime:
     """$context.requestTime, formatted once per second (requests in the same second share the string)."""
@@ -79,7 +92,8 @@ def build_event(
     if kind == "alb":
         encoded = {quote(k): [quote(v, safe="") for v in vs] for k, vs in multi_query.items()}
         event: dict[str, Any] = {
-            "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+            "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{local_region()}:"
+                                                         f"{LOCAL_ACCOUNT_ID}:"
                                                          f"targetgroup/{api_id}/73e2d6bc24d8a067"}},
             "httpMethod": method, "path": path, "body": text or "", "isBase64Encoded": is_b64,
         }
@@ -128,7 +142,8 @@ def rest_event(method: str, path: str, resource: str, multi_headers: dict[str, l
         "pathParameters": path_params or None,
         "stageVariables": stage_variables or None,
         "requestContext": {
-            "accountId": "123456789012", "apiId": api_id, "domainName": f"{api_id}.execute-api.us-east-1.amazonaws.com",
+            "accountId": LOCAL_ACCOUNT_ID, "apiId": api_id,
+            "domainName": f"{api_id}.execute-api.{local_region()}.amazonaws.com",
             "domainPrefix": api_id, "extendedRequestId": extended_id, "httpMethod": method,
             "identity": {"sourceIp": source_ip, "userAgent": user_agent, "accessKey": None, "accountId": None,
                          "caller": None, "cognitoIdentityId": None, "user": None, "userArn": None},
@@ -155,8 +170,8 @@ def _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, p
     query: dict[str, str] = {}
     for key, value in query_pairs:
         query[key] = f"{query[key]},{value}" if key in query else value
-    domain = (f"{api_id}.lambda-url.us-east-1.on.aws" if kind == "url"
-              else f"{api_id}.execute-api.us-east-1.amazonaws.com")
+    domain = (f"{api_id}.lambda-url.{local_region()}.on.aws" if kind == "url"
+              else f"{api_id}.execute-api.{local_region()}.amazonaws.com")
     event_route_key = "$default" if kind == "url" or resource is None else f"{method} {resource}"
     event: dict[str, Any] = {
         "version": "2.0",
@@ -165,7 +180,7 @@ def _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, p
         "rawQueryString": urlencode(query_pairs),
         "headers": headers,
         "requestContext": {
-            "accountId": "123456789012" if kind == "v2" else "anonymous", "apiId": api_id, "domainName": domain,
+            "accountId": LOCAL_ACCOUNT_ID if kind == "v2" else "anonymous", "apiId": api_id, "domainName": domain,
             "domainPrefix": api_id, "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
                                              "sourceIp": source_ip, "userAgent": user_agent},
             "requestId": request_id, "routeKey": event_route_key,
@@ -190,15 +205,16 @@ def _v2(kind, method, path, pairs, query_pairs, text, is_b64, stage, resource, p
 
 
 class LambdaContext:
-    """The context object Lambda passes to a handler (name, memory, ARN, log group, remaining time)."""
+    """The context object Lambda passes to a handler (name, memory, ARN, log group, remaining time), shaped as the
+    local cloud's worker gives it: memory_limit_in_mb is a string, as on Lambda."""
 
     def __init__(self, function_name: str = "golive-local", memory_mb: int = 512, timeout_s: float = 3.0,
                  request_id: str | None = None) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.memory_limit_in_mb = memory_mb
+        self.memory_limit_in_mb = str(memory_mb)
         self.aws_request_id = request_id or new_request_id()
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.invoked_function_arn = f"arn:aws:lambda:{local_region()}:{LOCAL_ACCOUNT_ID}:function:{function_name}"
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + os.urandom(16).hex()
         self.identity = None

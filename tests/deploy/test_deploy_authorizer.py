@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from golive.deploy import authorizer
+from golive.security import authorizer
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/users/42"
 

@@ -53,7 +53,7 @@ def test_the_zip_holds_the_service_golive_and_arm64_dependencies(package):
         wheels = [n for n in names if n.endswith(".dist-info/WHEEL")]
         tags = " ".join(archive.read(n).decode() for n in wheels)
     for expected in ("handler.py", "admin.py", "golive_validators.py", "golive/__init__.py", "golive/app.py",
-                     "golive/deploy/authorizer.py", "golive/_schema_errors.py", "fastjsonschema/__init__.py",
+                     "golive/security/authorizer.py", "golive/_schema_errors.py", "fastjsonschema/__init__.py",
                      "jwt/__init__.py"):
         assert expected in names, expected
     assert "golive.toml" not in names  # it may hold the dev secret
@@ -68,7 +68,7 @@ def test_the_template_beside_the_zip_points_at_it(package):
     uris = {r["Properties"]["CodeUri"] for r in template["Resources"].values()
             if r["Type"] == "AWS::Serverless::Function"}
     assert uris == {"usersmulti.zip"}
-    assert template["Resources"]["AuthorizerFunction"]["Properties"]["Handler"] == "golive.deploy.authorizer.handler"
+    assert template["Resources"]["AuthorizerFunction"]["Properties"]["Handler"] == "golive.security.authorizer.handler"
 
 
 @pytest.mark.slow

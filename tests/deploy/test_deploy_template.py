@@ -12,6 +12,7 @@ from golive.check.model import references
 from golive.deploy.cfn import load_yaml
 from golive.local.apigw.throttling import Throttler
 from golive.service.config import load_config
+from golive.service.settings import api_settings
 
 USERS_ROUTES = ["GET /health", "POST /users", "GET /users", "GET /users/{id}", "PUT /users/{id}",
                 "DELETE /users/{id}"]
@@ -219,7 +220,7 @@ def test_authorizer_api_keys_and_cors(users):
     health = users["Resources"]["ApiFunction"]["Properties"]["Events"]["GetHealth"]["Properties"]
     assert health["Auth"] == {"Authorizer": "NONE", "ApiKeyRequired": False}
     authorizer = users["Resources"]["AuthorizerFunction"]["Properties"]
-    assert authorizer["Handler"] == "golive.deploy.authorizer.handler"
+    assert authorizer["Handler"] == "golive.security.authorizer.handler"
     assert authorizer["Environment"]["Variables"]["GOLIVE_JWKS_URL"].endswith("/jwks.json")
     problem = api["GatewayResponses"]["BAD_REQUEST_BODY"]
     assert problem["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
@@ -370,7 +371,7 @@ def test_aliases_mean_the_same_in_the_template_as_in_the_local_gateway(tmp_path)
     assert config.auth["cache_ttl"] == 60
     rendered = json.dumps(render(service))
     assert re.findall(r'"ReauthorizeEvery": (\d+)', rendered) == ["60"]  # the alias no longer falls back to 300
-    assert Throttler(config.api).stage == (200.0, 400)  # the local gateway reads the same limits
+    assert Throttler(api_settings(config)).stage == (200.0, 400)  # the local gateway reads the same limits
 
 
 def test_a_key_and_its_alias_with_different_values_are_refused_with_one_line(tmp_path):

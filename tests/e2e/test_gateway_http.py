@@ -311,7 +311,7 @@ def test_rest_only_features_on_an_http_api_fail_in_one_line(tmp_path: Path) -> N
         "golive.toml": 'service = "bad"\n[api]\ntype = "http"\nusage_plan = { quota = 100 }\n'
                        '[functions.api]\nhandler = "h.handler"\nroutes = ["GET /x"]\n',
         "h.py": "def handler(event, context):\n    return {}\n"})
-    result = subprocess.run([sys.executable, "-m", "golive.local.cloud", str(service), "--port", "0"],
+    result = subprocess.run([sys.executable, "-m", "golive.cli", "dev", str(service), "--port", "0"],
                             capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

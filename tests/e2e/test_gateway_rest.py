@@ -9,6 +9,7 @@ import http.client
 import json
 import re
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -438,6 +439,42 @@ def test_code_and_config_changes_reload_routes_without_a_restart(tmp_path: Path)
             time.sleep(0.05)
         assert "route 'NOT A ROUTE' must be 'METHOD /path'" in cloud.stderr()
         assert cloud.get("/b").body == b"v2 /b"  # the last good version keeps serving
+    finally:
+        cloud.stop()
+
+
+def test_a_change_that_breaks_the_code_never_reaches_a_new_environment(tmp_path: Path) -> None:
+    config = 'service = "breaker"\n[functions.api]\nhandler = "h.handler"\nconcurrency = 2\nroutes = ["GET /slow"]\n'
+    handler = ("import time\n\ndef handler(event, context):\n    time.sleep(float((event.get('queryStringParameters')"
+               " or {}).get('s', '0')))\n    return {'statusCode': 200, 'body': 'good'}\n")
+    service = write_service(tmp_path / "breaker", {"golive.toml": config, "h.py": handler})
+    cloud = Cloud(service, watch=True).wait_ready()
+    try:
+        assert cloud.get("/slow").body == b"good"  # one warm environment holds the good code
+        (service / "h.py").write_text("def handler(event, context:\n")  # a syntax error
+        deadline = time.monotonic() + 10
+        while "reload failed" not in cloud.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "keep serving the previous version" in cloud.stderr()
+        assert "answers 502" in cloud.stderr()
+        # While the warm environment is busy, a second request needs a new one: it must not load the broken file.
+        slow: list[Reply] = []
+        worker = threading.Thread(target=lambda: slow.append(cloud.get("/slow?s=1")))
+        worker.start()
+        time.sleep(0.3)
+        refused = cloud.get("/slow")
+        worker.join()
+        assert slow[0].status == 200 and slow[0].body == b"good"
+        assert refused.status == 502
+        record = cloud.access_record(request_id(refused))
+        assert record["errorResponseType"] == "INTEGRATION_FAILURE"
+        assert "failed to load after a change" in cloud.stderr()
+        assert "Runtime.UserCodeSyntaxError" not in cloud.stderr()  # no environment imported the broken file
+        (service / "h.py").write_text(handler.replace("'good'", "'fixed'"))
+        deadline = time.monotonic() + 10
+        while cloud.get("/slow").body != b"fixed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cloud.get("/slow").body == b"fixed"
     finally:
         cloud.stop()
 

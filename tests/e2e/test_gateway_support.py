@@ -18,7 +18,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 FOREIGN = REPO / "tests" / "fixtures" / "foreign"
 READY_TIMEOUT_S = 40.0
-_BANNER = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
+_BANNER = re.compile(r"^(http://127\.0\.0\.1:(\d+))$", re.MULTILINE)  # the URL line of golive dev's banner
 
 
 class Reply:
@@ -40,7 +40,7 @@ class Reply:
 
 
 class Cloud:
-    """`python -m golive.local.cloud SERVICE_DIR --port 0`: stdout (access log) and stderr go to files."""
+    """`golive dev SERVICE_DIR --port 0`: stdout (banner, access log) and stderr (function logs) go to files."""
 
     def __init__(self, service_dir: Path, *, watch: bool = False, **env: str) -> None:
         self.service_dir = service_dir
@@ -48,9 +48,9 @@ class Cloud:
         self.err_path = service_dir.parent / f"{service_dir.name}.stderr"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
         clean.update(env)
-        command = [sys.executable, "-m", "golive.local.cloud", str(service_dir), "--port", "0"]
+        command = [sys.executable, "-m", "golive.cli", "dev", str(service_dir), "--port", "0"]
         if not watch:
-            command.append("--no-watch")
+            command.append("--no-reload")
         with self.out_path.open("w") as out, self.err_path.open("w") as err:
             self.process = subprocess.Popen(command, stdout=out, stderr=err, env=clean, cwd=str(REPO))
         self.url = ""
@@ -59,7 +59,7 @@ class Cloud:
     def wait_ready(self) -> Cloud:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            found = _BANNER.search(self.err_path.read_text())
+            found = _BANNER.search(self.out_path.read_text())
             if found:
                 self.url, self.port = found.group(1), int(found.group(2))
                 return self

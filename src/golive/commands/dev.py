@@ -23,6 +23,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="folder holding golive.toml (default: the current folder)")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--no-reload", action="store_true",
+                        help="do not watch the service's files (by default a change reloads routes and environments)")
     parser.add_argument("--in-process", action="store_true",
                         help="run handlers inside this process (fastest start; no worker processes, no gateway "
                              "emulation: no throttling, authorizers, timeouts or memory limits)")
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.in_process:
         return _run_cloud(config, args)
     runtime = devserver.ServiceRuntime.load(config)
-    routes = [route for _, route in runtime.routes]
+    from golive.local.apigw.routes import spec_of
+
+    routes = [spec_of(route, name, runtime.targets[name].app) for name, route in runtime.routes]
 
     def stop(signum: int, frame: Any) -> None:
         raise _Stop()
@@ -83,7 +87,8 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
                                                                              "workers")
 
     try:
-        code = cloud.run(config, args.host, args.port, on_routes=table.extend, ready=ready, **options)
+        code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
+                         ready=ready, **options)
     finally:
         if telemetry is not None:
             telemetry.close()
@@ -114,8 +119,26 @@ def _banner(config: ServiceConfig, routes: list[Any], functions: int, url: str, 
             f"  curl -s -H \"Authorization: Bearer $TOKEN\" {_example_url(url, routes, public=False)}",
             f"  another: TOKEN=$(golive token --sub alice {service_dir})",
         ]
+    open_routes = unprotected_routes(config, routes)
+    if open_routes:
+        shown = ", ".join(open_routes[:3]) + (f" and {len(open_routes) - 3} more" if len(open_routes) > 3 else "")
+        lines += ["", f"warning: nothing authenticates {shown}: golive.toml has no [auth] and the App no auth=, so "
+                      f"anyone can call them; add [auth] (golive token then mints tokens) or mark them public=True"]
     lines += ["", "Logs follow. Press Ctrl+C to stop.", ""]
     print("\n".join(lines), flush=True)
+
+
+def unprotected_routes(config: ServiceConfig, routes: list[Any]) -> list[str]:
+    """Non-public golive routes that neither the gateway's authorizer nor the function's App authenticates."""
+    from golive.service.auth import plan
+
+    chosen = plan(config)
+    found = []
+    for route in routes:
+        if route.golive and not route.public and not route.authenticated \
+                and not chosen.guards(route.key, route.public):
+            found.append(route.key)
+    return found
 
 
 def _example_url(base: str, routes: list[Any], public: bool) -> str:

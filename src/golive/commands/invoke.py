@@ -89,7 +89,8 @@ def _read_event(source: str) -> Any:
 
 def _lambda_error(exc: BaseException) -> dict[str, Any]:
     """The error object Lambda returns to a synchronous caller when the handler raises."""
-    import traceback
+    from golive.local.invocation import handler_error
 
-    return {"errorMessage": str(exc), "errorType": type(exc).__name__,
-            "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__))}
+    document = handler_error(exc)
+    del document["requestId"]  # the synchronous caller's copy names no request
+    return document

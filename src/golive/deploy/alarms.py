@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from golive.deploy.api import API_NAME, HTTP_API
-from golive.deploy.auth import AUTHORIZER_FUNCTION
 from golive.deploy.builder import CRITICAL_TOPIC, KEY_ID, WARNING_TOPIC, Builder
 from golive.deploy.cfn import logical_id, ref, sub
 from golive.deploy.service import DeployRoute, function_id, table_id
+from golive.service.auth import jwt_function_name
 from golive.service.settings import AlarmSettings, alarm_settings, table_settings
 
 REST_METRICS = {"count": "Count", "4xx": "4XXError", "5xx": "5XXError", "latency": "Latency"}
@@ -93,8 +93,9 @@ def add_alarms(b: Builder) -> None:
 def deployed_functions(b: Builder) -> list[str]:
     """Every function in the template: the service's, plus golive's JWT authorizer when it is there."""
     names = list(b.service.functions)
-    if AUTHORIZER_FUNCTION not in names and function_id(AUTHORIZER_FUNCTION) in b.resources:
-        names.append(AUTHORIZER_FUNCTION)
+    authorizer = jwt_function_name(b.service.config)
+    if authorizer not in names and function_id(authorizer) in b.resources:
+        names.append(authorizer)
     return names
 
 

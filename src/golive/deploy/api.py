@@ -9,11 +9,12 @@ from typing import Any
 from golive.deploy.auth import AuthPlan
 from golive.deploy.builder import Builder
 from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub, tag_list
-from golive.deploy.functions import add_log_group, integration_timeout_ms
+from golive.deploy.functions import add_log_group
 from golive.deploy.schemas import to_draft4
 from golive.deploy.service import DeployRoute, function_id
 from golive.service.config import ConfigError
-from golive.service.settings import api_settings, number
+from golive.service.responses import gateway_responses
+from golive.service.settings import api_settings, integration_timeout_s, number
 
 REST_API = "Api"
 HTTP_API = "HttpApi"
@@ -50,18 +51,13 @@ HTTP_ACCESS_LOG = {
     "sourceIp": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
     "domainName": "$context.domainName", "stage": "$context.stage",
 }
-# Gateway-made errors as RFC 9457 problem+json, like the function's own.
-PROBLEM_RESPONSES = {
-    "DEFAULT_4XX": None, "DEFAULT_5XX": None, "BAD_REQUEST_BODY": 400, "BAD_REQUEST_PARAMETERS": 400,
-    "UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "WAF_FILTERED": 403, "THROTTLED": 429, "QUOTA_EXCEEDED": 429,
-    "INTEGRATION_TIMEOUT": 504,
-}
 CACHE_REASON = ("no stage cache: the gateway cache key ignores the caller, so caching authenticated responses would "
                 "serve one caller's data to another; routes set Cache-Control for clients, and [api] cache enables "
                 "the stage cache for public GET routes")
 VALIDATORS = {
     "params-only": {"validateRequestBody": False, "validateRequestParameters": True},
     "body-and-params": {"validateRequestBody": True, "validateRequestParameters": True},
+    "body-only": {"validateRequestBody": True, "validateRequestParameters": False},
 }
 
 
@@ -80,6 +76,9 @@ def method_settings_path(path: str) -> str:
 
 def route_throttle(b: Builder, route: DeployRoute) -> tuple[float, int]:
     settings = api_settings(b.service.config)
+    configured = settings["route_throttling"].get(route.key)  # [api.route_throttling] wins over the code's throttle=
+    if configured is not None:
+        return configured["rate"], int(configured["burst"])
     throttle = route.route.throttle or {}
     where = f"route {route.key} throttle"
     rate = number(where, throttle, "rate", settings["rate"], 1, 1_000_000)
@@ -119,9 +118,10 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
             setting.update({"CachingEnabled": True, "CacheTtlInSeconds": cache["ttl"], "CacheDataEncrypted": True})
         method_settings.append(setting)
         event = _rest_event(b, route, auth, settings)
-        validator = "body-and-params" if route.route.body else "params-only"
-        paths.setdefault(route.path, {})[route.method.lower()] = {"x-amazon-apigateway-request-validator": validator}
-        if route.route.body:
+        validator = _validator(settings["request_validation"], bool(route.route.body))
+        paths.setdefault(route.path, {})[route.method.lower()] = (
+            {"x-amazon-apigateway-request-validator": validator} if validator else {})
+        if route.route.body and settings["request_validation"] in ("full", "body"):
             model, lost = to_draft4(route.route.body, title=model_name(route))
             models[model_name(route)] = model
             if lost:
@@ -145,16 +145,21 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
             # Each method names its validator; SAM merges its integration and auth into these entries.
             "paths": paths,
             "x-amazon-apigateway-request-validators": VALIDATORS,
-            # Every method checks its declared parameters; methods with a body also check it against its model.
-            "x-amazon-apigateway-request-validator": "params-only",
         },
         "Tags": b.tag_map,
     }
     if service.config.api.get("gateway_responses", "golive") != "aws":
         # "aws" keeps API Gateway's plain default answers (the local gateway follows the same setting).
         properties["GatewayResponses"] = gateway_responses(settings)
+    if settings["request_validation"] in ("full", "params"):
+        # Every method checks its declared parameters; methods with a body also check it against its model.
+        properties["DefinitionBody"]["x-amazon-apigateway-request-validator"] = "params-only"
     if models:
         properties["Models"] = models
+    if settings["binary_media_types"]:
+        properties["BinaryMediaTypes"] = [t.replace("/", "~1") for t in settings["binary_media_types"]]
+    if settings["stage_variables"]:
+        properties["Variables"] = dict(settings["stage_variables"])
     if any(route.method == "ANY" for route in service.routes):
         # SAM's definition merge files ANY under "any", which API Gateway ignores: let SAM write the whole
         # definition (a proxy route has no schemas to validate anyway).
@@ -168,7 +173,8 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
     if cors and len(cors["origins"]) == 1:
         properties["Cors"] = {
             "AllowOrigin": f"'{cors['origins'][0]}'", "AllowHeaders": "'" + ",".join(cors["headers"]) + "'",
-            "AllowMethods": "'" + ",".join(sorted({r.method for r in service.routes} | {"OPTIONS"})) + "'",
+            "AllowMethods": "'" + ",".join(cors["methods"] or sorted({r.method for r in service.routes} | {"OPTIONS"}))
+                            + "'",
             "MaxAge": f"'{cors['max_age']}'", **({"AllowCredentials": True} if cors["credentials"] else {}),
         }
     elif cors:
@@ -178,6 +184,17 @@ def _rest_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
     b.metadata["dropped_model_keywords"] = dropped
     b.output("ApiUrl", sub(f"https://${{{REST_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/"
                            f"{service.stage}"), "Invoke URL of the stage")
+
+
+def _validator(mode: str, has_body: bool) -> str | None:
+    """The request validator a method names for [api] request_validation (None: the gateway checks nothing)."""
+    if mode == "full":
+        return "body-and-params" if has_body else "params-only"
+    if mode == "params":
+        return "params-only"
+    if mode == "body" and has_body:
+        return "body-only"
+    return None
 
 
 def _cache(settings: dict[str, Any]) -> dict[str, Any] | None:
@@ -195,13 +212,13 @@ def _cache(settings: dict[str, Any]) -> dict[str, Any] | None:
 def _rest_event(b: Builder, route: DeployRoute, auth: AuthPlan, settings: dict[str, Any]) -> dict[str, Any]:
     function = b.service.functions[route.function]
     properties: dict[str, Any] = {"RestApiId": ref(REST_API), "Path": route.path, "Method": route.method,
-                                  "TimeoutInMillis": integration_timeout_ms(function)}
+                                  "TimeoutInMillis": round(1000 * integration_timeout_s(settings, route.key,
+                                                                                        function))}
     method_auth: dict[str, Any] = {}
-    if route.route.public:
-        if auth.kind != "none":
-            method_auth["Authorizer"] = "NONE"
-        if settings["usage_plan"]:
-            method_auth["ApiKeyRequired"] = False
+    if auth.kind != "none" and not auth.guards(route.key, route.route.public):
+        method_auth["Authorizer"] = "NONE"
+    if route.route.public and settings["usage_plan"]:
+        method_auth["ApiKeyRequired"] = False
     elif auth.kind == "cognito" and route.route.scopes:
         method_auth["AuthorizationScopes"] = list(route.route.scopes)
     if method_auth:
@@ -209,9 +226,10 @@ def _rest_event(b: Builder, route: DeployRoute, auth: AuthPlan, settings: dict[s
     parameters = _request_parameters(route)
     if parameters:
         properties["RequestParameters"] = parameters
-    if route.route.body:
+    mode = settings["request_validation"]
+    if route.route.body and mode in ("full", "body"):
         properties["RequestModel"] = {"Model": model_name(route), "Required": True, "ValidateBody": True,
-                                      "ValidateParameters": True}
+                                      "ValidateParameters": mode == "full"}
     return {"Type": "Api", "Properties": properties}
 
 
@@ -238,52 +256,19 @@ def _rest_auth(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> dict[str
         result["DefaultAuthorizer"] = auth.name
     if auth.kind != "none":
         result["AddDefaultAuthorizerToCorsPreflight"] = False
-    plan = settings["usage_plan"]
+    plan = settings["usage_plan"]  # checked once by api_settings
     if plan:
-        if not isinstance(plan, dict):
-            raise ConfigError("golive.toml: [api] usage_plan must be a table, e.g. usage_plan = { quota = 10000 }")
         usage: dict[str, Any] = {"CreateUsagePlan": "PER_API", "Description": f"{b.service.name} API clients",
                                  "Tags": tag_list(b.tags)}
-        if plan.get("quota"):
-            period = str(plan.get("period", "MONTH")).upper()
-            if period not in ("DAY", "WEEK", "MONTH"):
-                raise ConfigError("golive.toml: [api] usage_plan period must be DAY, WEEK or MONTH")
-            usage["Quota"] = {"Limit": int(number("[api] usage_plan", plan, "quota", 0, 1, 10**12)),
-                              "Period": period}
-        if plan.get("rate") or plan.get("burst"):
-            usage["Throttle"] = {"RateLimit": number("[api] usage_plan", plan, "rate", settings["rate"], 1, 10**6),
-                                 "BurstLimit": int(number("[api] usage_plan", plan, "burst", settings["burst"], 1,
-                                                          10**6))}
+        if plan["quota"]:
+            usage["Quota"] = {"Limit": plan["quota"], "Period": plan["period"]}
+        if plan["rate"] is not None or plan["burst"] is not None:
+            usage["Throttle"] = {"RateLimit": plan["rate"] if plan["rate"] is not None else settings["rate"],
+                                 "BurstLimit": plan["burst"] if plan["burst"] is not None else settings["burst"]}
         result["ApiKeyRequired"] = True
         result["UsagePlan"] = usage
         result["AddApiKeyRequiredToCorsPreflight"] = False
     return result
-
-
-def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
-    """API Gateway's own error answers as problem+json with golive's security headers (REST APIs)."""
-    from golive.security.headers import DEFAULT_HEADERS
-
-    headers = {"Content-Type": "'application/problem+json'", "Cache-Control": "'no-store'",
-               **{name: f"'{value}'" for name, value in DEFAULT_HEADERS.items()},
-               # Gateway responses may only map request parameters or constants (not $context.requestId), so
-               # the caller's correlation id is echoed; the body carries API Gateway's requestId regardless.
-               "X-Request-ID": "method.request.header.X-Request-ID"}
-    cors = settings["cors"]
-    if cors and len(cors["origins"]) == 1:
-        headers["Access-Control-Allow-Origin"] = f"'{cors['origins'][0]}'"
-        headers["Vary"] = "'Origin'"
-    responses: dict[str, Any] = {}
-    for kind, status in PROBLEM_RESPONSES.items():
-        body = '{"type":"about:blank","title":$context.error.messageString,'
-        if status is not None:
-            body += f'"status":{status},'
-        if kind.startswith("BAD_REQUEST"):
-            body += '"detail":"$util.escapeJavaScript($context.error.validationErrorString)",'
-        body += '"requestId":"$context.requestId"}'
-        responses[kind] = {"ResponseParameters": {"Headers": dict(headers)},
-                           "ResponseTemplates": {"application/json": body}}
-    return responses
 
 
 def _preflight_to_function(b: Builder, settings: dict[str, Any]) -> None:
@@ -323,8 +308,9 @@ def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
         function = service.functions[route.function]
         properties: dict[str, Any] = {"ApiId": ref(HTTP_API), "Path": route.path, "Method": route.method,
                                       "PayloadFormatVersion": "2.0",
-                                      "TimeoutInMillis": integration_timeout_ms(function, 30_000)}
-        if route.route.public and auth.kind != "none":
+                                      "TimeoutInMillis": round(1000 * integration_timeout_s(settings, route.key,
+                                                                                            function))}
+        if auth.kind != "none" and not auth.guards(route.key, route.route.public):
             properties["Auth"] = {"Authorizer": "NONE"}
         elif auth.kind in ("cognito", "jwt") and route.route.scopes:
             properties["Auth"] = {"AuthorizationScopes": list(route.route.scopes)}
@@ -341,6 +327,8 @@ def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
         "FailOnWarnings": True,
         "Tags": b.tag_map,
     }
+    if settings["stage_variables"]:
+        properties["StageVariables"] = dict(settings["stage_variables"])
     if auth.kind == "iam":
         properties["Auth"] = {"EnableIamAuthorizer": True, "DefaultAuthorizer": "AWS_IAM"}
     elif auth.kind != "none":
@@ -349,7 +337,8 @@ def _http_api(b: Builder, auth: AuthPlan, settings: dict[str, Any]) -> None:
     if cors:
         properties["CorsConfiguration"] = {
             "AllowOrigins": cors["origins"], "AllowHeaders": cors["headers"], "ExposeHeaders": cors["expose"],
-            "AllowMethods": sorted({r.method for r in service.routes} | {"OPTIONS"}), "MaxAge": cors["max_age"],
+            "AllowMethods": cors["methods"] or sorted({r.method for r in service.routes} | {"OPTIONS"}),
+            "MaxAge": cors["max_age"],
             "AllowCredentials": cors["credentials"],
         }
     b.add(HTTP_API, "AWS::Serverless::HttpApi", properties)

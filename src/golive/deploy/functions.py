@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from golive.deploy.auth import AUTHORIZER_FUNCTION, AuthPlan
+from golive.deploy.auth import AuthPlan
 from golive.deploy.builder import KEY_ID, Builder
 from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub
 from golive.deploy.environment import production_environment
 from golive.deploy.iam import add_role
 from golive.deploy.service import function_id, table_id
+from golive.service.auth import jwt_function
 from golive.service.config import ConfigError, FunctionConfig
 from golive.service.settings import api_settings, section, table_settings
 
@@ -47,13 +48,9 @@ def add_functions(b: Builder, auth: AuthPlan) -> None:
     package = section(config, "package")
     for name, function in config.functions.items():
         _add_function(b, name, function, auth, package)
-    if auth.authorizer_function:
-        reserve = max((f.reserved_concurrency or f.concurrency) for f in config.functions.values())
-        authorizer = FunctionConfig(name=AUTHORIZER_FUNCTION, handler="golive.deploy.authorizer.handler", memory=256,
-                                    timeout=3, concurrency=reserve,
-                                    runtime=next(iter(config.functions.values())).runtime,
-                                    architecture=next(iter(config.functions.values())).architecture)
-        _add_function(b, AUTHORIZER_FUNCTION, authorizer, auth, package, description="JWT authorizer (golive)")
+    authorizer = jwt_function(config) if auth.authorizer_function else None
+    if authorizer is not None and authorizer.name not in config.functions:
+        _add_function(b, authorizer.name, authorizer, auth, package, description="JWT authorizer (golive)")
 
 
 def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPlan, package: dict[str, Any],
@@ -94,8 +91,3 @@ def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPla
         properties["CodeSigningConfigArn"] = package["code_signing_config_arn"]
     b.add(function_id(name), "AWS::Serverless::Function", properties,
           Metadata=checkov_skip(("CKV_AWS_116", DLQ_REASON), ("CKV_AWS_117", VPC_REASON)))
-
-
-def integration_timeout_ms(function: FunctionConfig, limit_ms: int = 29_000) -> int:
-    """The gateway waits one second longer than the function may run, so a timeout is the function's to report."""
-    return min(limit_ms, math.ceil(function.timeout) * 1000 + 1000)

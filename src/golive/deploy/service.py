@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ from golive.deploy.cfn import logical_id
 from golive.routing import Route
 from golive.service.assignment import PROXY_ROUTE, assign_routes
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
-from golive.service.loading import load_apps
+from golive.service.loading import load_apps_isolated
+from golive.service.quotas import integration_limit_s
 
-API_INTEGRATION_LIMIT_S = 29.0  # API Gateway's maximum integration timeout
 SKIP_DIRS = {"tests", "test", ".golive", ".venv", "venv", "dist", "build", "node_modules", "__pycache__", ".git"}
 
 
@@ -75,7 +74,7 @@ def table_id(name: str) -> str:
 
 def load_service(config: ServiceConfig, stage: str | None = None) -> Service:
     """Import every function's app and assign each route to exactly one function."""
-    apps = _load_apps_isolated(config)
+    apps = load_apps_isolated(config)
     owner: dict[str, str] = {}
     chosen: dict[str, Route] = {}
     for item in assign_routes(config, apps):
@@ -96,9 +95,10 @@ def load_service(config: ServiceConfig, stage: str | None = None) -> Service:
         used.add(name)
         deploy_routes.append(DeployRoute(route, owner[key], name))
     for name, function in config.functions.items():
-        if any(r.function == name for r in deploy_routes) and math.ceil(function.timeout) >= API_INTEGRATION_LIMIT_S:
+        limit = integration_limit_s(config.api_type)
+        if any(r.function == name for r in deploy_routes) and math.ceil(function.timeout) >= limit:
             raise ConfigError(f"[functions.{name}] timeout is {function.timeout:g} s, but API Gateway gives up at "
-                              f"{API_INTEGRATION_LIMIT_S:g} s; set timeout below 29 (3 for user-facing routes)")
+                              f"{limit:g} s; set timeout below {limit:g} (3 for user-facing routes)")
     metrics = sorted(set(find_custom_metrics(config.root)) | set(_listed_metrics(config)))
     validate = all(getattr(app, "validate_responses", True) for app in apps.values())
     return Service(config, stage or config.stage, deploy_routes, metrics, validate)
@@ -110,38 +110,6 @@ def _no_route_table(request: Any) -> None:
 
 def is_proxy(route: Route) -> bool:
     return route.handler is _no_route_table
-
-
-def _load_apps_isolated(config: ServiceConfig) -> dict[str, Any]:
-    """load_apps, without leaking into the process: several services may share module names (`handler`)."""
-    root = config.root.resolve()
-    own = {p.stem for p in root.glob("*.py")} | {
-        p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
-
-    def elsewhere(module: Any) -> bool:
-        path = getattr(module, "__file__", None)
-        if not path:
-            return False
-        return root not in Path(path).resolve().parents
-
-    # Same-named modules imported from elsewhere step aside while this service imports, then come back.
-    displaced = {name: module for name, module in list(sys.modules.items())
-                 if name.split(".")[0] in own and elsewhere(module)}
-    for name in displaced:
-        del sys.modules[name]
-    saved_path, saved_env = list(sys.path), dict(os.environ)
-    sys.path.insert(0, str(root))
-    try:
-        return load_apps(config)
-    finally:
-        sys.path[:] = saved_path
-        os.environ.clear()  # importing applied the function's local environment
-        os.environ.update(saved_env)
-        if displaced:
-            tops = {name.split(".")[0] for name in displaced}
-            for name in [n for n in sys.modules if n.split(".")[0] in tops]:
-                del sys.modules[name]
-            sys.modules.update(displaced)
 
 
 def _listed_metrics(config: ServiceConfig) -> list[str]:

@@ -2,11 +2,10 @@
 
 Access-log records go to stdout as JSON lines (one per request); function logs (START/END/REPORT and the function's
 own output) go to stderr prefixed with the function name; a code or golive.toml change recycles the environments
-and re-reads the route table. `python -m golive.local.cloud SERVICE_DIR --port 0` runs it directly."""
+and re-reads the route table. `golive dev` (commands/dev.py) is its command line."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
 import sys
@@ -15,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from golive.local.apigw.access_log import flush_all, write_soon
+from golive.local.output import flush_all, write_soon
 from golive.service.config import ConfigError, ServiceConfig, load_config
 
 
@@ -38,16 +37,16 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
     """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening.
     `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching."""
     from golive.local import gateway as gw
-    from golive.local.apigw import authorizers
     from golive.local.apigw import routes as route_table
     from golive.local.apigw.apikeys import dev_key
     from golive.local.lambda_service import LambdaService
+    from golive.service.auth import add_jwt_function
 
     loop = asyncio.get_running_loop()
     table = await loop.run_in_executor(None, route_table.load, config)
     if on_routes is not None:
         on_routes(table.routes)
-    authorizers.add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
+    add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
     lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
     gateway.reserved = reserved
@@ -94,19 +93,25 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
 async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
     """After a change: re-read golive.toml and the route table, then recycle environments; a broken change is
     reported in one line and the last good state keeps serving."""
-    from golive.local.apigw import authorizers
     from golive.local.apigw import routes as route_table
+    from golive.service.auth import add_jwt_function
 
     loop = asyncio.get_running_loop()
     try:
         fresh = await loop.run_in_executor(None, load_config, config.root)
-        authorizers.add_jwt_function(fresh)
+        add_jwt_function(fresh)
         table = await loop.run_in_executor(None, route_table.load, fresh)
+        if table.failures:  # a handler served on declared routes no longer imports
+            raise ConfigError(next(iter(table.failures.values())))
         type(gateway)(fresh, lambdas, table, access_log=gateway.access_log)  # validates before anything changes
         gateway.routes = table
         gateway.configure(fresh)
     except ConfigError as exc:
-        print(f"golive dev: reload failed, still serving the previous version: {exc}", file=sys.stderr, flush=True)
+        lambdas.hold(str(exc))
+        warm = sum(1 for pool in lambdas.pools.values() for env in pool.environments if env.state != "dead")
+        print(f"golive dev: reload failed: {exc}\ngolive dev: {warm} warm environment{'s' if warm != 1 else ''} keep "
+              f"serving the previous version; a request that needs a new environment answers 502 (the error is in "
+              f"its log) until you fix the code", file=sys.stderr, flush=True)
         return
     lambdas.reload(fresh)
     print(f"golive dev: reloaded ({len(table.routes)} routes)", file=sys.stderr, flush=True)
@@ -130,32 +135,3 @@ def run(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000,
         except KeyboardInterrupt:
             pass
     return 0
-
-
-def banner(config: ServiceConfig, url: str) -> str:
-    api = "REST API (payload v1)" if config.api_type == "rest" else "HTTP API (payload v2)"
-    functions = len(config.functions)
-    return (f"golive dev: {config.service} {config.version}, {api}, stage {config.stage}, "
-            f"{functions} function{'s' if functions != 1 else ''}, listening on {url}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m golive.local.cloud", description=__doc__.splitlines()[0])
-    parser.add_argument("service_dir", nargs="?", default=".")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--no-watch", action="store_true", help="do not reload on code changes")
-    parser.add_argument("--runtime-client", default="golive", choices=("golive", "awslambdaric"))
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(Path(args.service_dir))
-        return run(config, args.host, args.port, ready=lambda url: print(banner(config, url), file=sys.stderr,
-                                                                           flush=True),
-                   watch=not args.no_watch, runtime_client=args.runtime_client)
-    except ConfigError as exc:
-        print(f"golive dev: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

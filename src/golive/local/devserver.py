@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import socketserver
 import sys
@@ -19,20 +18,17 @@ from golive.errors import PHRASES, MethodNotAllowed, NotFound
 from golive.http import new_request_id
 from golive.local.apigw import proxy
 from golive.local.apigw.proxy import MalformedResponse
+from golive.local.apigw.responses import gateway_response, template_responses
+from golive.local.invocation import handler_error
 from golive.routing import Route, Router
+from golive.service.assignment import assign_routes
 from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
-from golive.service.loading import failure_location, load_app, load_handler
+from golive.service.loading import load_function
+from golive.service.quotas import LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES
+from golive.service.settings import api_settings
 from golive.synth import LambdaContext
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's hard request payload limit (REST and HTTP APIs)
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload limit
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) an oversized body up to this, so the client sees the 413
-
-# API Gateway's own answers (status, {"message": ...}) for failures outside the function.
-REQUEST_TOO_LARGE = (413, "Request Too Long")
-INTERNAL_ERROR = (502, "Internal server error")
-MISSING_TOKEN = (403, "Missing Authentication Token")  # REST API: no route matches
-NOT_FOUND = (404, "Not Found")  # HTTP API: no route matches
 
 
 class PortInUse(Exception):
@@ -119,13 +115,6 @@ def result_to_reply(kind: str, result: Any, accept: str | None = None,
     return Reply(status, headers, body)
 
 
-def gateway_reply(kind: str, status_message: tuple[int, str], request_id: str) -> Reply:
-    """A failure API Gateway answers itself: {"message": ...} with its request id header."""
-    status, message = status_message
-    body = json.dumps({"message": message}, separators=(",", ":")).encode()
-    return Reply(status, [("Content-Type", "application/json"), (_request_id_header(kind), request_id)], body)
-
-
 def _request_id_header(kind: str) -> str:
     return "Apigw-Requestid" if kind == "v2" else "x-amzn-RequestId"
 
@@ -165,29 +154,13 @@ def load_targets(config: ServiceConfig, only: list[str] | None = None) -> dict[s
     for name, function in config.functions.items():
         if only is not None and name not in only:
             continue
-        try:
-            handler = load_handler(config, function)
-            app = load_app(config, function)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            if os.environ.get("GOLIVE_DEBUG"):
-                raise
-            where = failure_location(exc, config)
-            raise ConfigError(f"[functions.{name}] handler {function.handler} failed to load: "
-                              f"{type(exc).__name__}: {exc}{where}; fix it and run again "
-                              f"(GOLIVE_DEBUG=1 shows the traceback)") from None
-        if not callable(handler):
-            raise ConfigError(f"[functions.{name}] handler {function.handler} is not callable; "
-                              f"point it at a function handler(event, context)")
+        handler, app = load_function(config, function)
         targets[name] = FunctionTarget(config, function, handler, app, lock)
     return targets
 
 
 def route_table(config: ServiceConfig, apps: dict[str, Any]) -> list[tuple[str, Route]]:
     """(function name, route) for every golive.App route the service serves, assigned as `golive template` does."""
-    from golive.service.assignment import assign_routes
-
     return [(item.function, item.route) for item in assign_routes(config, apps) if item.route is not None]
 
 
@@ -199,9 +172,11 @@ class ServiceRuntime:
         self.targets = targets
         self.kind = event_kind(config)
         self.stage = config.stage
-        self.stage_variables = {k: str(v) for k, v in (config.api.get("stage_variables") or {}).items()}
-        self.binary_types = [str(t) for t in config.api.get("binary_media_types") or []]
+        settings = api_settings(config)  # [api] as the template and the local cloud's gateway read it
+        self.stage_variables = settings["stage_variables"]
+        self.binary_types = settings["binary_media_types"]
         self.api_id = proxy.api_id_for(config)
+        self.templates = template_responses(config)
         self.routes = route_table(config, {n: t.app for n, t in targets.items() if t.app is not None})
         self.router = Router()
         self._owner: dict[int, str] = {}
@@ -219,6 +194,13 @@ class ServiceRuntime:
     @classmethod
     def load(cls, config: ServiceConfig) -> ServiceRuntime:
         return cls(config, load_targets(config))
+
+    def failure(self, response_type: str, request_id: str, request_headers: dict[str, str] | None = None) -> Reply:
+        """An answer API Gateway makes itself, from the same table and templates as the local cloud's gateway."""
+        response = gateway_response(response_type, self.config.api_type)
+        if self.templates is not None:
+            response = self.templates.render(response, request_id, request_headers=request_headers)
+        return Reply(response.status, [*response.headers, (_request_id_header(self.kind), request_id)], response.body)
 
     def resolve(self, method: str, path: str) -> tuple[FunctionTarget | None, Route | None, dict[str, str]]:
         """The function serving METHOD path, the matched route and its path parameters."""
@@ -240,52 +222,61 @@ class ServiceRuntime:
         path = split_target(target)[0]
         function, route, params = self.resolve(method.upper(), path)
         if function is None:
-            return gateway_reply(self.kind, MISSING_TOKEN if self.kind == "v1" else NOT_FOUND, request_id)
+            return self.failure("MISSING_AUTHENTICATION_TOKEN", request_id, _lower(headers))
         event = request_to_event(self.kind, method, target, headers, body, stage=self.stage, source_ip=source_ip,
                                  server_port=server_port or 443, resource=route.path if route else None,
                                  path_params=params, stage_variables=self.stage_variables, request_id=request_id,
                                  binary_types=self.binary_types, api_id=self.api_id)
         accept = ",".join(value for name, value in headers if name.lower() == "accept") or None
-        reply = self.invoke_http(function, event, request_id, accept)
+        reply = self.invoke_http(function, event, request_id, accept, _lower(headers))
         if reply.header(_request_id_header(self.kind)) is None:
             reply.headers.append((_request_id_header(self.kind), request_id))
         return reply
 
     def invoke_http(self, function: FunctionTarget, event: dict[str, Any], request_id: str,
-                    accept: str | None = None) -> Reply:
-        """Invoke the function and map its outcome the way API Gateway does (errors and bad results: 502)."""
+                    accept: str | None = None, headers: dict[str, str] | None = None) -> Reply:
+        """Invoke the function and map its outcome the way API Gateway does (errors and bad results: 502 on REST
+        APIs, 500 on HTTP APIs)."""
         context = function.context()
         started = time.monotonic()
         try:
             result = function.invoke(event, context)
         except Exception as exc:
             log_function_error(exc, context.aws_request_id)
-            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+            return self.failure("INTEGRATION_FAILURE", request_id, headers)
         elapsed = time.monotonic() - started
         if elapsed > function.function.timeout:
             # In-process the handler cannot be stopped, but Lambda would have: answer as API Gateway would then.
             _log_line(f"{context.aws_request_id} Task timed out after {function.function.timeout:.2f} seconds "
                       f"(golive dev let it finish in {elapsed:.2f} s; Lambda would have stopped it)")
-            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
-        if isinstance(result, dict) and isinstance(result.get("body"), str) \
-                and len(result["body"]) > MAX_RESPONSE_BYTES:
-            _log_line(f"{context.aws_request_id} response payload of {len(result['body'])} bytes exceeds Lambda's "
-                      f"{MAX_RESPONSE_BYTES} byte limit")
-            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+            return self.failure("INTEGRATION_FAILURE", request_id, headers)
+        size = _response_size(result)
+        if size > LAMBDA_RESPONSE_BYTES:
+            _log_line(f"{context.aws_request_id} response payload of {size} bytes exceeds Lambda's "
+                      f"{LAMBDA_RESPONSE_BYTES} byte limit")
+            return self.failure("INTEGRATION_FAILURE", request_id, headers)
         try:
             return result_to_reply(self.kind, result, accept, self.binary_types)
         except MalformedResponse as exc:
             _log_line(f"Execution failed due to configuration error: Malformed Lambda proxy response ({exc})")
-            return gateway_reply(self.kind, INTERNAL_ERROR, request_id)
+            return self.failure("INTEGRATION_FAILURE", request_id, headers)
+
+
+def _response_size(result: Any) -> int:
+    """The bytes Lambda would return for a handler's result (encoded only when its body alone could be too big)."""
+    body = result.get("body") if isinstance(result, dict) else None
+    if isinstance(body, str) and len(body) > LAMBDA_RESPONSE_BYTES // 8:
+        return len(json.dumps(result).encode())
+    return 0
+
+
+def _lower(headers: list[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}
 
 
 def log_function_error(exc: BaseException, request_id: str) -> None:
     """An unhandled handler exception, logged the way the Lambda Python runtime logs it (one JSON line)."""
-    # Only the handler's frames, as Lambda shows them: the dev server's own are noise.
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
-    stack = traceback.format_list(frames)
-    _log_line(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
-                          "stackTrace": stack}))
+    _log_line(json.dumps(handler_error(exc, request_id, skip=__file__)))
 
 
 def _log_line(line: str) -> None:
@@ -319,7 +310,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return 0
 
     def _too_large(self) -> Reply:
-        return gateway_reply(self.server.runtime.kind, REQUEST_TOO_LARGE, new_request_id())
+        return self.server.runtime.failure("REQUEST_TOO_LARGE", new_request_id())
 
     def _read_body(self) -> bytes | None:
         """The request body; None when it exceeds API Gateway's limit (the excess is drained, then refused)."""
@@ -379,7 +370,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:
             # A fault in golive dev itself, not in the function: say so, and answer like a failing gateway.
             sys.stderr.write(f"golive dev: internal error on {self.command} {self.path}:\n{traceback.format_exc()}")
-            reply = gateway_reply(self.server.runtime.kind, INTERNAL_ERROR, new_request_id())
+            reply = self.server.runtime.failure("API_CONFIGURATION_ERROR", new_request_id())
         self._send(reply)
 
     def _send(self, reply: Reply) -> None:

@@ -23,14 +23,13 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from golive.local.invocation import Invocation, Job, exit_description
+from golive.local.invocation import Invocation, Job, exit_description, platform_error
 from golive.local.runtime_api import RuntimeAPI
 from golive.observability.logging import iso_now
-
-if TYPE_CHECKING:
-    from golive.local.lambda_service import LambdaService, Pool
+from golive.service.config import FunctionConfig, ServiceConfig
+from golive.service.quotas import LAMBDA_RESPONSE_BYTES
 
 WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))
 INIT_LIMIT_S = 10.0  # Lambda's init phase limit for on-demand functions
@@ -51,10 +50,57 @@ def _no_wakeup_preemption(pid: int) -> None:
         pass  # not Linux, or the process is already gone
 
 
+class _Stats:
+    __slots__ = ("cold_starts", "crashes", "function_errors", "init_errors", "invocations", "throttles", "timeouts")
+
+    def __init__(self) -> None:
+        self.invocations = self.cold_starts = self.function_errors = self.timeouts = 0
+        self.crashes = self.init_errors = self.throttles = 0
+
+
+class Pool:
+    """The environments of one function."""
+
+    def __init__(self, function: FunctionConfig) -> None:
+        self.function = function
+        self.environments: list[Environment] = []
+        self.stats = _Stats()
+        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService._poll_for
+
+    @property
+    def limit(self) -> int:
+        reserved = self.function.reserved_concurrency
+        return self.function.concurrency if reserved is None else min(reserved, self.function.concurrency)
+
+
+class Host(Protocol):
+    """What an environment needs of the Lambda service that runs it (LambdaService)."""
+
+    config: ServiceConfig
+    generation: int  # bumped by a reload: environments of an older generation retire when idle
+    idle_timeout: float
+    runtime_client: str
+    stopping: bool
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def environment_for(self, function: FunctionConfig, api_address: str, log_stream: str,
+                        initialization_type: str) -> dict[str, str]: ...
+
+    def function_arn(self, function: FunctionConfig) -> str: ...
+
+    def log(self, function: str, request_id: str | None, stream: str, line: str) -> None: ...
+
+    def started(self, pool: Pool, job: Job) -> None: ...
+
+    def finished(self, pool: Pool, job: Job, outcome: str, seconds: float) -> None: ...
+
+
 class Environment:
     """One execution environment: a worker process, its Runtime API endpoint and its output pipes."""
 
-    def __init__(self, service: LambdaService, pool: Pool, generation: int) -> None:
+    def __init__(self, service: Host, pool: Pool, generation: int) -> None:
         self.service = service
         self.pool = pool
         self.function = pool.function
@@ -390,8 +436,8 @@ class Environment:
             self._oom(job)  # the runtime hit RLIMIT_DATA: on Lambda the kernel would have killed it
             return 202
         if error_type == "Function.ResponseSizeTooLarge":
-            body = json.dumps({"errorMessage": "Response payload size exceeded maximum allowed payload size "
-                                               "(6291556 bytes).", "errorType": error_type}).encode()
+            body = platform_error(error_type, f"Response payload size exceeded maximum allowed payload size "
+                                              f"({LAMBDA_RESPONSE_BYTES} bytes).")
             document = _json_object(body)
         message = document.get("errorMessage")
         self._finish(job, "function_error", body, error_type, str(message) if message is not None else None,
@@ -430,8 +476,7 @@ class Environment:
         self._drain()
         message = f"Task timed out after {self.function.timeout:.2f} seconds"
         self._platform(job, f"{iso_now()} {job.request_id} {message}")
-        payload = json.dumps({"errorType": "Sandbox.Timedout",
-                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        payload = platform_error("Sandbox.Timedout", message, job.request_id)
         self.kill()
         self._finish(job, "timeout", payload, "Sandbox.Timedout", message)
         self._release()
@@ -444,8 +489,7 @@ class Environment:
         message = f"Runtime exited with error: {reason}"
         self._platform(job, f"RequestId: {job.request_id} Error: {message}")
         self._platform(job, error_type)
-        payload = json.dumps({"errorType": error_type,
-                              "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+        payload = platform_error(error_type, message, job.request_id)
         self._finish(job, "crash", payload, error_type, message, memory_mb=memory_mb)
         self._release()
 
@@ -462,8 +506,7 @@ class Environment:
         if body is None:
             self._platform(job, f"RequestId: {job.request_id} Error: {message}")
             self._platform(job, error_type)
-            body = json.dumps({"errorType": error_type,
-                               "errorMessage": f"RequestId: {job.request_id} Error: {message}"}).encode()
+            body = platform_error(error_type, message, job.request_id)
         self._finish(job, "init_error", body, error_type, message)
         self.job = None
 

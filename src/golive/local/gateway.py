@@ -13,23 +13,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import sys
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from golive.errors import PHRASES
 from golive.http import RandomBytes, new_request_id
 from golive.local.apigw import authorizers
 from golive.local.apigw.access_log import AccessLog
 from golive.local.apigw.apikeys import UsagePlan
 from golive.local.apigw.cors import GatewayCORS
 from golive.local.apigw.proxy import (
-    MAX_REQUEST_EVENT_BYTES,
-    MAX_RESPONSE_BYTES,
     MalformedResponse,
     api_id_for,
     build_event,
@@ -43,26 +41,18 @@ from golive.local.apigw.responses import GatewayResponse, gateway_response, temp
 from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
-from golive.service.config import ConfigError, ServiceConfig
+from golive.local.invocation import Invocation
+from golive.service.config import ServiceConfig
+from golive.service.quotas import LAMBDA_REQUEST_BYTES, LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES, integration_limit_s
+from golive.service.settings import api_settings, integration_timeout_s
 from golive.synth import request_time
 
-MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota (REST and HTTP APIs)
-REST_INTEGRATION_TIMEOUT = 29.0  # seconds, API Gateway quotas
-HTTP_INTEGRATION_TIMEOUT = 30.0
 _PIPELINE_LIMIT = 16  # pipelined requests queued per connection before reading pauses
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
 
 
-def _phrases() -> dict[int, bytes]:
-    from http import HTTPStatus
-
-    table = {status.value: status.phrase.encode() for status in HTTPStatus}
-    table[413] = b"Request Entity Too Large"
-    return table
-
-
-_PHRASES = _phrases()
+_PHRASES = {status: phrase.encode() for status, phrase in PHRASES.items()}
 
 
 class GatewayRequest:
@@ -118,11 +108,25 @@ _encode_event = json.JSONEncoder(separators=(",", ":"), check_circular=False).en
 _ENTROPY_BYTES = 64  # random bytes per request, sliced: trace root 12, parent 8, request id 16, ids 11 + 11
 
 
-class Gateway:
-    """API Gateway in front of a Lambda service: anything with `submit(function, payload, trace_id=, on_done=)`
-    (on_done(invocation) called once with the result) and `async invoke(function, payload)` for authorizers."""
+class Lambdas(Protocol):
+    """What the gateway needs of the Lambda service behind it (LambdaService)."""
 
-    def __init__(self, config: ServiceConfig, lambdas: Any, routes: RouteTable, *,
+    def submit(self, function: str, payload: bytes, *, trace_id: str | None = None,
+               client_context: str | None = None,
+               on_done: Callable[[Invocation], None] | None = None) -> asyncio.Future[Invocation]:
+        """Start one invocation; on_done(invocation) is called once, as soon as the result is known."""
+        ...
+
+    async def invoke(self, function: str, payload: bytes, *, trace_id: str | None = None,
+                     client_context: str | None = None) -> Invocation:
+        """One invocation, awaited (authorizers)."""
+        ...
+
+
+class Gateway:
+    """API Gateway in front of a Lambda service."""
+
+    def __init__(self, config: ServiceConfig, lambdas: Lambdas, routes: RouteTable, *,
                  access_log: AccessLog | None = None) -> None:
         self.lambdas = lambdas
         self.access_log = access_log or AccessLog()
@@ -131,56 +135,31 @@ class Gateway:
         self.configure(config)
 
     def configure(self, config: ServiceConfig) -> None:
-        """(Re)read golive.toml's [api] and [auth]: raises ConfigError with one line saying what to fix."""
-        api = config.api
+        """(Re)read golive.toml's [api] and [auth] (as the template reads them: service/settings.api_settings and
+        service/auth.plan): raises ConfigError with one line saying what to fix."""
+        settings = api_settings(config)
         self.config = config
         self.api_type = config.api_type
         self.rest = self.api_type == "rest"
         self.stage = config.stage
-        self.arn_stage = config.stage
         self.api_id = api_id_for(config)
-        variables = api.get("stage_variables") or {}
-        if not isinstance(variables, dict):
-            raise ConfigError("[api] stage_variables must be a table of names to strings")
-        self.stage_variables = {str(k): str(v) for k, v in variables.items()}
-        limit = REST_INTEGRATION_TIMEOUT if self.rest else HTTP_INTEGRATION_TIMEOUT
-        timeout = api.get("integration_timeout")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-                                    or not 0.05 <= timeout <= limit):
-            raise ConfigError(f"[api] integration_timeout must be between 0.05 and {limit:g} seconds "
-                              f"(API Gateway's maximum for {'REST' if self.rest else 'HTTP'} APIs)")
-        # Each route's integration timeout (timeoutInMillis): as golive template sets it, one second past the
-        # function's own timeout (so a slow function reports its own timeout), capped at API Gateway's maximum;
-        # [api] integration_timeout and [api.integration_timeouts] "METHOD /path" lower it.
-        self.route_timeouts: dict[str, float] = {}
-        for route in self.routes.routes:
-            function = config.functions.get(route.function)
-            own = min(limit, math.ceil(function.timeout) + 1.0) if function is not None else limit
-            self.route_timeouts[route.key] = float(timeout) if timeout is not None else own
-        self.integration_timeout = float(timeout) if timeout is not None else limit
-        for key, value in (api.get("integration_timeouts") or {}).items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.05 <= value <= limit:
-                raise ConfigError(f"[api.integration_timeouts] {key!r} must be between 0.05 and {limit:g} seconds")
-            self.route_timeouts[" ".join(key.split())] = float(value)
-        binary = api.get("binary_media_types") or []
-        if not isinstance(binary, list) or not all(isinstance(t, str) and "/" in t for t in binary):
-            raise ConfigError("[api] binary_media_types must be a list of media types like [\"image/png\", \"*/*\"]")
-        self.binary_types = list(binary)
-        self.throttler = Throttler(api)
+        self.stage_variables = settings["stage_variables"]
+        # Each route's integration timeout (timeoutInMillis), by the rule the template deploys.
+        self.route_timeouts = {route.key: integration_timeout_s(settings, route.key,
+                                                                 config.functions.get(route.function))
+                               for route in self.routes.routes}
+        self.integration_timeout = settings["integration_timeout"] or integration_limit_s(self.api_type)
+        self.binary_types = settings["binary_media_types"]
+        self.throttler = Throttler(settings)
         self.throttler.prepare([(route.key, route.throttle) for route in self.routes.routes])
-        if not self.rest and (api.get("usage_plan") or api.get("api_keys")):
-            raise ConfigError("[api] usage_plan and api_keys need a REST API (type = \"rest\"): HTTP APIs have no "
-                              "API keys or usage plans")
-        self.usage_plan = UsagePlan(api, config.service) if self.rest and api.get("usage_plan") else None
+        self.usage_plan = UsagePlan(settings, config.service) if settings["usage_plan"] else None
         self.templates = template_responses(config)
-        self.validator = RequestValidator(api) if self.rest else None
-        if self.validator is not None and not (self.validator.params or self.validator.body):
-            self.validator = None
-        cors = api.get("cors")
-        self.cors = GatewayCORS(cors, self.api_type) if cors else None
+        self.validator = RequestValidator(settings["request_validation"]) \
+            if settings["request_validation"] != "off" else None
+        self.cors = GatewayCORS(settings["cors"], self.api_type) if settings["cors"] else None
         self.authorizer = authorizers.build(config, self._invoke_authorizer, self.integration_timeout)
 
-    async def _invoke_authorizer(self, function: str, payload: bytes) -> Any:
+    async def _invoke_authorizer(self, function: str, payload: bytes) -> Invocation:
         return await self.lambdas.invoke(function, payload)
 
     # -- the pipeline ------------------------------------------------------------------------------------------
@@ -356,7 +335,7 @@ class Gateway:
             log["authorizerError"] = result.message or result.error
             return self._fail(exchange, gateway_response(result.error, self.api_type), result.headers)
         context = dict(result.context or {})
-        if self.rest and self.authorizer.kind in authorizers.LAMBDA_TYPES:
+        if self.rest and self.authorizer.plan.lambda_authorizer:
             context["integrationLatency"] = latency
         event["requestContext"]["authorizer"] = context
         return None
@@ -365,10 +344,10 @@ class Gateway:
         """Invoke the route's function; the reply comes from _integrated (or _timed_out), not from here."""
         log = exchange.log
         payload = _encode_event(event).encode()
-        if len(payload) > MAX_REQUEST_EVENT_BYTES:
+        if len(payload) > LAMBDA_REQUEST_BYTES:
             log["integrationStatus"] = 413
             log["integrationErrorMessage"] = (f"Lambda request payload size exceeded the maximum allowed payload "
-                                              f"size ({MAX_REQUEST_EVENT_BYTES} bytes)")
+                                              f"size ({LAMBDA_REQUEST_BYTES} bytes)")
             return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
         exchange.integration_started = time.perf_counter()
         try:
@@ -396,7 +375,7 @@ class Gateway:
         log["integrationErrorMessage"] = "Execution failed due to a timeout error"
         self._complete(exchange, self._fail(exchange, gateway_response("INTEGRATION_TIMEOUT", self.api_type)))
 
-    def _integrated(self, exchange: _Exchange, invocation: Any) -> None:
+    def _integrated(self, exchange: _Exchange, invocation: Invocation) -> None:
         """The function's answer (called by the Lambda service as soon as it has one): the client's reply."""
         if exchange.answered:  # the integration timed out meanwhile
             return
@@ -407,7 +386,7 @@ class Gateway:
             reply = self._broken(exchange, exc)
         self._complete(exchange, reply)
 
-    def _proxy_reply(self, exchange: _Exchange, invocation: Any) -> Reply:
+    def _proxy_reply(self, exchange: _Exchange, invocation: Invocation) -> Reply:
         log = exchange.log
         log["integrationRequestId"] = invocation.request_id
         outcome = invocation.outcome
@@ -421,9 +400,9 @@ class Gateway:
                                               f"error: {invocation.error_message or invocation.error_type}")
             return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
         raw = invocation.payload or b""
-        if len(raw) > MAX_RESPONSE_BYTES:
+        if len(raw) > LAMBDA_RESPONSE_BYTES:
             log["integrationErrorMessage"] = (f"Response payload size exceeded maximum allowed payload size "
-                                              f"({MAX_RESPONSE_BYTES} bytes).")
+                                              f"({LAMBDA_RESPONSE_BYTES} bytes).")
             return self._fail(exchange, gateway_response("INTEGRATION_FAILURE", self.api_type))
         try:
             result = json.loads(raw) if raw else None

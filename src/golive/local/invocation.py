@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from golive.http import new_request_id
 from golive.observability.tracing import new_trace_id
@@ -47,6 +49,24 @@ class Invocation:
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
+
+
+def platform_error(error_type: str, message: str, request_id: str | None = None) -> bytes:
+    """The error document the Lambda service returns for a failure outside the handler (timeout, crash, init):
+    errorType, and errorMessage prefixed with the request id as Lambda words it."""
+    text = f"RequestId: {request_id} Error: {message}" if request_id else message
+    return json.dumps({"errorType": error_type, "errorMessage": text}).encode()
+
+
+def handler_error(exc: BaseException, request_id: str = "", skip: str | None = None) -> dict[str, Any]:
+    """The error document Lambda's Python runtime makes of a handler's exception (errorMessage, errorType,
+    requestId, stackTrace); frames of the file `skip` (golive's own caller) are left out, as Lambda shows none of its
+    own. The worker (a standalone script) builds the same document for the local cloud."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != skip]
+    return {"errorMessage": str(exc), "errorType": type(exc).__name__, "requestId": request_id,
+            "stackTrace": traceback.format_list(frames)}
 
 
 def exit_description(returncode: int | None) -> str:

@@ -17,41 +17,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from golive.http import RandomBytes
-from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment
-from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description
+from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment, Pool
+from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description, platform_error
 from golive.service.config import FunctionConfig, ServiceConfig
+from golive.service.quotas import LOCAL_ACCOUNT_ID, local_region
 
 __all__ = ["OUTCOMES", "Invocation", "LambdaService", "LogRecord", "exit_description"]
 
-ACCOUNT_ID = "123456789012"
 # While the only running invocation is one of a function that usually answers within this long, the event loop
 # polls instead of sleeping (see LambdaService._poll_for). Set GOLIVE_SPIN=0 to turn it off.
 SPIN_LIMIT_S = 0.001
 POLL_GAP_S = 0.00002  # two polls further apart than this: the loop ran other callbacks in between
 RUNTIME_CLIENTS = ("golive", "awslambdaric")
-
-
-class _Stats:
-    __slots__ = ("cold_starts", "crashes", "function_errors", "init_errors", "invocations", "throttles", "timeouts")
-
-    def __init__(self) -> None:
-        self.invocations = self.cold_starts = self.function_errors = self.timeouts = 0
-        self.crashes = self.init_errors = self.throttles = 0
-
-
-class Pool:
-    """The environments of one function."""
-
-    def __init__(self, function: FunctionConfig) -> None:
-        self.function = function
-        self.environments: list[Environment] = []
-        self.stats = _Stats()
-        self.typical_s = math.inf  # a moving average of recent warm durations, for LambdaService._poll_for
-
-    @property
-    def limit(self) -> int:
-        reserved = self.function.reserved_concurrency
-        return self.function.concurrency if reserved is None else min(reserved, self.function.concurrency)
 
 
 class LambdaService:
@@ -70,7 +47,7 @@ class LambdaService:
         self.extra_environment = dict(environment or {})
         self.generation = 0
         self.stopping = False
-        self.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.region = local_region()
         self.pools: dict[str, Pool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._environments: set[Environment] = set()  # every environment not yet reaped, for stop()
@@ -80,6 +57,9 @@ class LambdaService:
         self._base_env: dict[str, dict[str, str]] = {}
         self._random = RandomBytes()  # request ids; the service's loop is its only user
         self._prewarming: asyncio.Task[None] | None = None  # the prewarm a reload started
+        # Why the service's code cannot load right now (a change broke it): no new environment starts until a
+        # good reload; warm environments keep the code they loaded.
+        self.broken: str | None = None
         self._set_config(config)
 
     @property
@@ -155,6 +135,9 @@ class LambdaService:
         job = Job(payload, trace_id, client_context, future, on_done, self._random.take(16))
         environment = self._acquire(pool)
         if environment is None:
+            if self.broken is not None and len(pool.environments) < pool.limit:
+                job.answer(self._not_loadable(pool, job, self.broken))
+                return future
             pool.stats.throttles += 1
             job.answer(self._throttled(pool, job))
             return future
@@ -165,6 +148,7 @@ class LambdaService:
         """Recycle environments after a code change: idle ones now, busy ones after their invocation."""
         if config is not None:
             self._set_config(config)
+        self.broken = None
         self.generation += 1
         for pool in self.pools.values():
             for environment in list(pool.environments):
@@ -196,7 +180,7 @@ class LambdaService:
         return f"{self.config.service}-{function.name}"
 
     def function_arn(self, function: FunctionConfig) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name(function)}"
+        return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT_ID}:function:{self.function_name(function)}"
 
     def environment_for(self, function: FunctionConfig, api_address: str, log_stream: str,
                         initialization_type: str) -> dict[str, str]:
@@ -250,7 +234,7 @@ class LambdaService:
                     starting = environment
         if starting is not None:
             return starting
-        if len(pool.environments) >= pool.limit or self.stopping:
+        if len(pool.environments) >= pool.limit or self.stopping or self.broken is not None:
             return None
         return self._start_environment(pool)
 
@@ -327,6 +311,19 @@ class LambdaService:
                 loop.call_soon(poll)
 
         loop.call_soon(poll)
+
+    def hold(self, reason: str) -> None:
+        """The service's code no longer loads: start no new environment (each would load the broken code) until
+        reload(); warm environments go on serving what they loaded."""
+        self.broken = reason
+
+    def _not_loadable(self, pool: Pool, job: Job, reason: str) -> Invocation:
+        message = f"golive dev: not starting an environment: the service failed to load after a change: {reason}"
+        self.log(pool.function.name, job.request_id, "platform", message)
+        payload = platform_error("Runtime.ImportModuleError", message)
+        return Invocation(request_id=job.request_id, outcome="init_error", payload=payload,
+                          error_type="Runtime.ImportModuleError", error_message=message,
+                          memory_mb=pool.function.memory)
 
     def _throttled(self, pool: Pool, job: Job) -> Invocation:
         reason = ("ReservedFunctionConcurrentInvocationLimitExceeded" if pool.function.reserved_concurrency is not None

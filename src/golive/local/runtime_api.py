@@ -15,16 +15,16 @@ import sys
 from collections.abc import Iterable
 from typing import Protocol
 
+from golive.errors import PHRASES
+from golive.service.quotas import LAMBDA_RESPONSE_BYTES
+
 PREFIX = "/2018-06-01/runtime/"
 NEXT_PATH = PREFIX + "invocation/next"
 INIT_ERROR_PATH = PREFIX + "init/error"
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's synchronous response limit: 6,291,556 bytes
 _MAX_HEAD_BYTES = 64 * 1024
 _NEXT_REQUEST = b"GET " + NEXT_PATH.encode() + b" "
 _HEADER_FIELD = re.compile(r"([^:\r\n]*):([^\r\n]*)")
 
-_REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 413: "Request Entity Too Large", 431: "Request Header Fields Too Large"}
 _BODIES = {
     202: b'{"status":"OK"}\n',
     400: b'{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}\n',
@@ -52,7 +52,7 @@ class RuntimeHandler(Protocol):
 
 
 def _response(status: int, body: bytes, headers: Iterable[tuple[str, str]] = ()) -> bytes:
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}", "Content-Type: application/json"]
+    head = [f"HTTP/1.1 {status} {PHRASES.get(status, 'OK')}", "Content-Type: application/json"]
     head.extend(f"{name}: {value}" for name, value in headers)
     head.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
@@ -285,7 +285,7 @@ class RuntimeAPI:
         if path.startswith(PREFIX + "invocation/") and method == "POST":
             request_id, _, action = path[len(PREFIX) + len("invocation/"):].partition("/")
             if action == "response":
-                if len(body) > MAX_RESPONSE_BYTES:
+                if len(body) > LAMBDA_RESPONSE_BYTES:
                     status = 413
                     self.handler.on_error(request_id, b"", "Function.ResponseSizeTooLarge")
                 else:

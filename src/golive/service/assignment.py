@@ -49,7 +49,7 @@ def assign_routes(config: ServiceConfig, apps: dict[str, Any]) -> list[Assigned]
     - Lambda authorizer functions serve no route. A route two functions claim is an error, except the public
       GET /health every App has: the first function answers it.
     `apps` maps function names to their golive.App (absent or None for other handlers)."""
-    from golive.local.apigw.authorizers import authorizer_functions
+    from golive.service.auth import authorizer_functions
 
     skipped = authorizer_functions(config)
     runners: dict[int, int] = {}

@@ -106,7 +106,7 @@ class ServiceConfig:
         return env
 
 
-_TOP_KEYS = {"service", "version", "api", "auth", "functions", "tables", "alarms", "tags", "dev", "package", "check",
+_TOP_KEYS = {"service", "version", "api", "auth", "functions", "tables", "alarms", "tags", "package", "check",
              "waf", "dashboard"}
 _FUNCTION_KEYS = {"handler", "memory", "timeout", "concurrency", "reserved_concurrency", "environment", "runtime",
                   "architecture", "routes"}

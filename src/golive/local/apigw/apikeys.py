@@ -8,8 +8,7 @@ import hmac
 import time
 from typing import Any
 
-from golive.local.apigw.throttling import TokenBucket, parse_limits
-from golive.service.config import ConfigError
+from golive.local.apigw.throttling import TokenBucket
 
 _PERIODS = ("DAY", "WEEK", "MONTH")
 
@@ -20,29 +19,16 @@ def dev_key(service: str) -> str:
 
 
 class UsagePlan:
-    """[api] usage_plan = { quota = 10000, period = "MONTH", rate = 50, burst = 100 } with [api] api_keys."""
+    """[api] usage_plan = { quota = 10000, period = "MONTH", rate = 50, burst = 100 } with [api] api_keys (or the dev
+    key golive dev prints)."""
 
-    def __init__(self, api: dict[str, Any], service: str) -> None:
-        plan = api.get("usage_plan")
-        if not isinstance(plan, dict):
-            raise ConfigError("[api] usage_plan must be a table, e.g. usage_plan = { quota = 10000, "
-                              "period = \"MONTH\" }")
-        quota = plan.get("quota")
-        if quota is not None and (not isinstance(quota, int) or isinstance(quota, bool) or quota < 1):
-            raise ConfigError("[api] usage_plan quota must be a whole number of requests >= 1")
-        self.quota: int | None = quota
-        self.period = str(plan.get("period", "MONTH")).upper()
-        if self.period not in _PERIODS:
-            raise ConfigError("[api] usage_plan period must be DAY, WEEK or MONTH")
-        self.limits = parse_limits({"rate": plan["rate"], "burst": plan.get("burst", int(plan["rate"]))},
-                                   "[api] usage_plan") if "rate" in plan else None
-        keys = api.get("api_keys")
-        if keys is None:
-            keys = [dev_key(service)]
-        if not isinstance(keys, list) or not all(isinstance(k, str) and len(k) >= 20 for k in keys):
-            # API Gateway refuses keys shorter than 20 characters.
-            raise ConfigError("[api] api_keys must be a list of strings of at least 20 characters each")
-        self.keys = list(keys)
+    def __init__(self, settings: dict[str, Any], service: str) -> None:
+        plan = settings["usage_plan"]  # checked once by service/settings.api_settings
+        self.quota: int | None = plan["quota"]
+        self.period = plan["period"]
+        self.limits = (plan["rate"], plan["burst"]) if plan["rate"] is not None else None
+        keys = settings["api_keys"]
+        self.keys = list(keys) if keys is not None else [dev_key(service)]
         self._buckets: dict[str, TokenBucket] = {}
         self._usage: dict[str, tuple[str, int]] = {}
 

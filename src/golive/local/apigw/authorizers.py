@@ -9,57 +9,40 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from golive.service.config import ConfigError, FunctionConfig, ServiceConfig
+from golive.local.invocation import Invocation
+from golive.service.auth import AuthPlan, plan
+from golive.service.config import ServiceConfig
+from golive.service.quotas import LOCAL_ACCOUNT_ID, local_region
 
-LAMBDA_TYPES = ("lambda-token", "lambda-request", "lambda")
-JWT_TYPES = ("jwt", "cognito")
-DEFAULT_TTL = 300  # seconds: API Gateway's default authorizer result TTL
-MAX_TTL = 3600
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
-# REST APIs with a non-Cognito JWT issuer get golive's own TOKEN authorizer function, as `golive template` deploys it.
-JWT_AUTHORIZER_HANDLER = "golive.deploy.authorizer.handler"
-_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/[A-Za-z0-9_-]+/?$")
-
-Invoke = Callable[[str, bytes], Awaitable[Any]]
+Invoke = Callable[[str, bytes], Awaitable[Invocation]]
 
 
 class AuthResult:
     """The authorizer's verdict: `error` is a gateway response type (None: go on), `context` goes into
-    requestContext.authorizer, `status`/`message`/`latency_ms` feed the access log."""
+    requestContext.authorizer, `status`/`message` feed the access log."""
 
-    __slots__ = ("context", "error", "headers", "latency_ms", "message", "principal", "status")
+    __slots__ = ("context", "error", "headers", "message", "principal", "status")
 
     def __init__(self, error: str | None = None, context: dict[str, Any] | None = None, *, status: int = 200,
                  message: str = "", principal: str = "", headers: list[tuple[str, str]] | None = None) -> None:
         self.error, self.context, self.status, self.message = error, context, status, message
         self.principal, self.headers = principal, list(headers or [])
-        self.latency_ms = 0.0
-
-
-_JWT_TOKEN_EXPRESSION = "^[Bb]earer [-0-9A-Za-z._~+/]+=*$"  # the authorizer's ValidationExpression in the template
 
 
 def method_arn(api_id: str, stage: str, method: str, path: str) -> str:
     """The ARN a policy is checked against: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/path."""
-    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/{stage}/{method}{path}"
+    return f"arn:aws:execute-api:{local_region()}:{LOCAL_ACCOUNT_ID}:{api_id}/{stage}/{method}{path}"
 
 
 class Authorizer:
-    """Shared by every authorizer type: which routes it guards."""
+    """Shared by every authorizer type: the plan it follows (which routes it guards)."""
 
-    kind = ""
-
-    def __init__(self, auth: dict[str, Any]) -> None:
-        routes = auth.get("routes")
-        public = auth.get("public_routes") or []
-        self.routes = {" ".join(k.split()) for k in routes} if routes is not None else None
-        self.public = {" ".join(k.split()) for k in public}
+    def __init__(self, chosen: AuthPlan) -> None:
+        self.plan = chosen
+        self.kind = chosen.kind
 
     def guards(self, route_key: str, public: bool) -> bool:
-        if route_key in self.public or public:
-            return False
-        return self.routes is None or route_key in self.routes
+        return self.plan.guards(route_key, public)
 
     async def authorize(self, request: AuthRequest) -> AuthResult:
         raise NotImplementedError
@@ -74,26 +57,6 @@ class AuthRequest:
                  arn: str, scopes: list[str], stage_variables: dict[str, str]) -> None:
         self.headers, self.query, self.event, self.route_key = headers, query, event, route_key
         self.arn, self.scopes, self.stage_variables = arn, scopes, stage_variables
-
-
-def _identity_sources(value: Any, api_type: str) -> list[tuple[str, str]]:
-    """Identity sources as (where, name): method.request.header.X / $request.querystring.y / plain header names."""
-    default = "method.request.header.Authorization" if api_type == "rest" else "$request.header.Authorization"
-    items = value if isinstance(value, list) else [s.strip() for s in str(value or default).split(",")]
-    parsed = []
-    for item in items:
-        text = str(item).strip().removeprefix("$").removeprefix("method.")
-        for prefix, where in (("request.header.", "header"), ("request.querystring.", "query"),
-                              ("stageVariables.", "stage"), ("context.", "context")):
-            if text.startswith(prefix):
-                parsed.append((where, text[len(prefix):]))
-                break
-        else:
-            if "." in text:
-                raise ConfigError(f"[auth] identity_source {item!r} is not one API Gateway knows; use e.g. "
-                                  f"\"method.request.header.Authorization\" or \"$request.querystring.token\"")
-            parsed.append(("header", text))
-    return parsed
 
 
 def _identity_values(sources: list[tuple[str, str]], request: AuthRequest) -> list[str] | None:
@@ -117,28 +80,17 @@ class LambdaAuthorizer(Authorizer):
     """A Lambda TOKEN or REQUEST authorizer invoked through the local Lambda service, its results cached for `ttl`
     seconds on the identity source values (the cached policy is re-checked against each new method ARN)."""
 
-    def __init__(self, config: ServiceConfig, invoke: Invoke, timeout: float, *, kind: str | None = None,
-                 function: str | None = None) -> None:
-        auth = config.auth
-        super().__init__(auth)
-        declared = kind or auth["type"]
-        self.kind = "lambda-request" if declared == "lambda" else declared
+    def __init__(self, config: ServiceConfig, chosen: AuthPlan, invoke: Invoke, timeout: float) -> None:
+        super().__init__(chosen)
+        # golive's JWT authorizer function is a TOKEN authorizer, as the template deploys it
+        self.kind = "lambda-token" if chosen.kind == "jwt-function" else chosen.kind
         self.api_type = config.api_type
-        if self.api_type == "http" and self.kind == "lambda-token":
-            raise ConfigError("[auth] type = \"lambda-token\" exists only on REST APIs; HTTP APIs use "
-                              "\"lambda\" (a REQUEST authorizer) with identity_source = \"$request.header.X\"")
-        self.function: str = function or str(auth.get("function") or "")
-        if not self.function or self.function not in config.functions:
-            raise ConfigError(f"[auth] type = \"{declared}\" needs function = \"NAME\" naming one of "
-                              f"[functions.*] ({', '.join(config.functions)})")
+        assert chosen.function is not None  # the plan names the function of every Lambda authorizer
+        self.function: str = chosen.function
         self.invoke, self.timeout = invoke, timeout
-        self.sources = _identity_sources(auth.get("identity_source") if function is None else None, self.api_type)
-        ttl = auth.get("cache_ttl", DEFAULT_TTL)  # load_config renamed the alias "ttl"
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= MAX_TTL:
-            raise ConfigError(f"[auth] cache_ttl must be whole seconds between 0 and {MAX_TTL} (0 turns caching off)")
-        self.ttl = ttl
-        expression = auth.get("validation_expression") if function is None else _JWT_TOKEN_EXPRESSION
-        self.validation = re.compile(expression) if expression else None
+        self.sources = chosen.sources
+        self.ttl = chosen.ttl
+        self.validation = re.compile(chosen.validation_expression) if chosen.validation_expression else None
         self._cache: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
         self.invocations = 0
 
@@ -269,14 +221,13 @@ class JWTAuthorizer(Authorizer):
     """A Cognito user-pool authorizer (REST) or JWT authorizer (HTTP API): the bearer token's signature is checked
     against the JWKS (jwks_url, or the issuer's /.well-known/jwks.json) or golive's development secret."""
 
-    def __init__(self, config: ServiceConfig, kind: str) -> None:
+    def __init__(self, config: ServiceConfig, chosen: AuthPlan) -> None:
         from golive.security.auth import JWTAuth
 
         auth = config.auth
-        super().__init__(auth)
-        self.kind = kind
+        super().__init__(chosen)
         self.api_type = config.api_type
-        self.sources = _identity_sources(auth.get("identity_source"), self.api_type)[:1]
+        self.sources = chosen.sources
         audience = auth.get("audience")
         self.audience = [audience] if isinstance(audience, str) else list(audience or [])
         if self.api_type == "rest":
@@ -338,54 +289,11 @@ def _www(error: str, description: str, scope: str = "") -> tuple[str, str]:
     return www_authenticate(error, description, scope)
 
 
-def plan(config: ServiceConfig) -> str:
-    """Which authorizer the gateway runs, decided as `golive template` decides it: "none" (no [auth] or type none:
-    functions check tokens themselves), "lambda-token", "lambda-request", "cognito" (a Cognito issuer), "jwt"
-    (HTTP API JWT authorizer) or "jwt-function" (REST: golive's TOKEN authorizer function), or "iam"."""
-    auth = config.auth
-    if not auth:
-        return "none"
-    kind = auth.get("type", "jwt")
-    if kind in ("none", "iam", "lambda-token", "lambda-request"):
-        return kind
-    if kind == "lambda":
-        return "lambda-request"
-    if kind == "cognito" or (kind == "jwt" and _COGNITO_ISSUER.match(str(auth.get("issuer", "")))):
-        return "cognito"
-    if kind == "jwt":
-        return "jwt" if config.api_type == "http" else "jwt-function"
-    raise ConfigError(f"[auth] type must be jwt, cognito, lambda, lambda-token, lambda-request, iam or none, "
-                      f"not {kind!r}")
-
-
-def authorizer_functions(config: ServiceConfig) -> set[str]:
-    """Functions of golive.toml that are authorizers, not route handlers."""
-    if plan(config) in ("lambda-token", "lambda-request") and config.auth.get("function"):
-        return {config.auth["function"]}
-    return set()
-
-
-def add_jwt_function(config: ServiceConfig) -> str | None:
-    """For a REST API whose JWT issuer is not Cognito, add golive's TOKEN authorizer function to the config (as the
-    template adds it to the stack) and return its name; the Lambda service then runs it like any function."""
-    if plan(config) != "jwt-function":
-        return None
-    for name, function in config.functions.items():
-        if function.handler == JWT_AUTHORIZER_HANDLER:
-            return name  # added already
-    name = "authorizer" if "authorizer" not in config.functions else "golive-jwt-authorizer"
-    config.functions[name] = FunctionConfig(name=name, handler=JWT_AUTHORIZER_HANDLER, memory=256, timeout=5)
-    return name
-
-
 def build(config: ServiceConfig, invoke: Invoke, timeout: float) -> Authorizer | None:
     """The gateway's authorizer, or None when the functions check tokens themselves."""
-    kind = plan(config)
-    if kind in ("none", "iam"):
+    chosen = plan(config)
+    if chosen.kind in ("none", "iam"):
         return None  # IAM (SigV4) is not emulated locally: requests pass, as with no authorizer
-    if kind in ("lambda-token", "lambda-request"):
-        return LambdaAuthorizer(config, invoke, timeout, kind=kind)
-    if kind == "jwt-function":
-        function = add_jwt_function(config)
-        return LambdaAuthorizer(config, invoke, timeout, kind="lambda-token", function=function)
-    return JWTAuthorizer(config, kind)
+    if chosen.lambda_authorizer:
+        return LambdaAuthorizer(config, chosen, invoke, timeout)
+    return JWTAuthorizer(config, chosen)

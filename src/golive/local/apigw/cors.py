@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from golive.security.cors import CORS, DEFAULT_ALLOW_HEADERS, DEFAULT_EXPOSE_HEADERS
+from golive.security.cors import CORS
 from golive.service.config import ConfigError
 
 
@@ -13,18 +13,13 @@ class GatewayCORS:
     preflight of an existing resource (200, the mock integration "Enable CORS" creates) and their own errors."""
 
     def __init__(self, spec: dict[str, Any], api_type: str) -> None:
-        # the documented names, as `golive template` reads them (load_config renamed the aliases)
-        origins = spec.get("allow_origins")
-        if not isinstance(origins, list) or not origins:
-            raise ConfigError("[api] cors needs allow_origins = [\"https://app.example.com\"] (or [\"*\"])")
+        # as api_settings normalised [api.cors] for the template too
         try:
-            self.rules = CORS(origins, allow_headers=spec.get("allow_headers", DEFAULT_ALLOW_HEADERS),
-                              expose_headers=spec.get("expose_headers", DEFAULT_EXPOSE_HEADERS),
-                              allow_credentials=bool(spec.get("allow_credentials", False)),
-                              max_age=int(spec.get("max_age", 600)))
+            self.rules = CORS(spec["origins"], allow_headers=spec["headers"], expose_headers=spec["expose"],
+                              allow_credentials=spec["credentials"], max_age=spec["max_age"])
         except ValueError as exc:
             raise ConfigError(f"[api] cors: {exc}") from None
-        self.methods = [m.upper() for m in spec.get("methods", spec.get("allow_methods", []))]
+        self.methods = list(spec["methods"])
         self.api_type = api_type
 
     def preflight(self, origin: str | None, methods: list[str]) -> tuple[int, list[tuple[str, str]]]:

@@ -17,9 +17,6 @@ from golive.synth import multi_values, request_time, rest_event
 if TYPE_CHECKING:
     from golive.service.config import ServiceConfig
 
-# Lambda's synchronous payload limits: its error message quotes 6291556 bytes for responses.
-MAX_RESPONSE_BYTES = 6291556
-MAX_REQUEST_EVENT_BYTES = 6291456
 _V1_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 _PLAIN_KEYS = frozenset({"statusCode", "headers", "body", "isBase64Encoded"})
 _DROPPED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "te", "trailer",

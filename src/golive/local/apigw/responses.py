@@ -162,11 +162,9 @@ def template_responses(config: Any) -> TemplateResponses | None:
                           "(API Gateway's defaults)")
     if mode == "aws" or config.api_type != "rest":
         return None
-    try:
-        from golive.deploy.api import gateway_responses
-        from golive.service.settings import api_settings
-    except ImportError:
-        return None
+    from golive.service.responses import gateway_responses
+    from golive.service.settings import api_settings
+
     try:
         settings = api_settings(config)
     except ConfigError:

@@ -24,14 +24,16 @@ _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_.-]*)(\+?)\}$")
 class RouteSpec:
     """One route the gateway serves: its key, the function behind it, and what the gateway enforces for it."""
 
-    __slots__ = ("body", "function", "golive", "headers", "method", "path", "path_params", "public", "query",
-                 "scopes", "throttle")
+    __slots__ = ("authenticated", "body", "function", "golive", "headers", "method", "path", "path_params", "public",
+                 "query", "scopes", "throttle")
 
     def __init__(self, method: str, path: str, function: str, *, public: bool = False, throttle: dict | None = None,
                  body: dict | None = None, query: dict | None = None, path_params: dict | None = None,
-                 headers: dict | None = None, scopes: list[str] | None = None, golive: bool = False) -> None:
+                 headers: dict | None = None, scopes: list[str] | None = None, golive: bool = False,
+                 authenticated: bool = False) -> None:
         self.method, self.path, self.function = method, path, function
         self.public, self.throttle, self.golive = public, throttle, golive
+        self.authenticated = authenticated  # the function's golive.App checks an identity for this route
         self.body, self.query, self.path_params, self.headers = body, query, path_params, headers
         self.scopes = list(scopes or [])
 
@@ -65,8 +67,10 @@ class RouteTable:
     """Matches (method, path) to a route: literal segments before {param} before {proxy+}, and a method-specific
     route before ANY, as API Gateway selects them."""
 
-    def __init__(self, routes: list[RouteSpec]) -> None:
+    def __init__(self, routes: list[RouteSpec], failures: dict[str, str] | None = None) -> None:
         self.routes = list(routes)
+        # functions whose handler failed to import while the table was read (served on their declared routes)
+        self.failures = dict(failures or {})
         self._root = _Node()
         for route in self.routes:
             self._add(route)
@@ -159,35 +163,36 @@ def _decode(value: str) -> str:
 
 
 # -- reading the table ---------------------------------------------------------------------------------------------
-def extract(config: ServiceConfig) -> list[RouteSpec]:
-    """Every route of the service, assigned to functions as `golive template` assigns them (assignment.py)."""
-    from golive.local.apigw.authorizers import authorizer_functions
-    from golive.service.loading import failure_location, load_app
+def extract(config: ServiceConfig, failures: dict[str, str] | None = None) -> list[RouteSpec]:
+    """Every route of the service, assigned to functions as `golive template` assigns them (assignment.py);
+    `failures` collects the import errors of handlers served on the routes golive.toml declares for them."""
+    from golive.service.auth import authorizer_functions
+    from golive.service.loading import LoadError, load_function
 
     apps: dict[str, Any] = {}
     skipped = authorizer_functions(config)
     functions = {name: f for name, f in config.functions.items() if name not in skipped}
     for name, function in functions.items():
         try:
-            apps[name] = load_app(config, function)
-        except ConfigError:
-            raise
-        except Exception as exc:
+            apps[name] = load_function(config, function)[1]
+        except LoadError as exc:
             if not function.routes:
-                raise ConfigError(f"[functions.{name}] handler {function.handler} failed to import "
-                                  f"({type(exc).__name__}: {exc}){failure_location(exc, config)}; fix it, "
-                                  f"or declare its routes in golive.toml "
-                                  f"(routes = [\"ANY /{{proxy+}}\"])") from None
+                raise ConfigError(f"{exc}; or declare its routes in golive.toml (routes = [\"ANY /{{proxy+}}\"])"
+                                  ) from None
             apps[name] = None  # declared routes are enough to serve it; its worker reports the import error
-    return [_from_route(item.route, item.function) if item.route is not None
+            if failures is not None:
+                failures[name] = str(exc)
+    return [spec_of(item.route, item.function, apps[item.function]) if item.route is not None
             else RouteSpec(item.method, item.path, item.function)
             for item in assign_routes(config, apps)]
 
 
-def _from_route(route: Any, function: str) -> RouteSpec:
+def spec_of(route: Any, function: str, app: Any) -> RouteSpec:
+    """A golive.App's Route as the gateway serves it."""
     return RouteSpec(route.method, _normal(route.path), function, public=route.public, throttle=route.throttle,
                      body=route.body, query=route.query, path_params=route.path_params, headers=route.headers,
-                     scopes=route.scopes, golive=True)
+                     scopes=route.scopes, golive=True,
+                     authenticated=not route.public and (route.auth is not None or bool(app.authenticators)))
 
 
 def load(config: ServiceConfig, timeout: float = 60.0) -> RouteTable:
@@ -205,8 +210,8 @@ def load(config: ServiceConfig, timeout: float = 60.0) -> RouteTable:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         raise ConfigError(lines[-1] if lines else f"reading the routes of {config.root} failed "
                                                   f"(exit {result.returncode})")
-    specs = [RouteSpec.from_json(item) for item in json.loads(result.stdout.strip().splitlines()[-1])]
-    return RouteTable(specs)
+    read = json.loads(result.stdout.strip().splitlines()[-1])
+    return RouteTable([RouteSpec.from_json(item) for item in read["routes"]], read["failures"])
 
 
 def main(argv: list[str]) -> int:
@@ -214,13 +219,15 @@ def main(argv: list[str]) -> int:
 
     try:
         config = load_config(argv[0])
-        specs = extract(config)
+        failures: dict[str, str] = {}
+        specs = extract(config, failures)
         RouteTable(specs)  # conflicts surface here, as one line
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     # Handlers may print at import: the table is the last stdout line.
-    sys.stdout.write("\n" + json.dumps([spec.to_json() for spec in specs], default=str) + "\n")
+    table = {"routes": [spec.to_json() for spec in specs], "failures": failures}
+    sys.stdout.write("\n" + json.dumps(table, default=str) + "\n")
     return 0
 
 

@@ -49,26 +49,18 @@ def parse_limits(value: Any, where: str, default: tuple[float, int] | None = Non
     return float(rate), int(burst)
 
 
-def stage_defaults() -> tuple[float, int]:
-    """The stage's default method limits `golive template` deploys when [api] throttle is not set."""
-    try:
-        from golive.service.settings import API_DEFAULTS
-    except ImportError:  # deploy not present: API Gateway's account limits are the only ones
-        return ACCOUNT_RATE, ACCOUNT_BURST
-    return float(API_DEFAULTS["throttle_rate"]), int(API_DEFAULTS["throttle_burst"])
-
-
 class Throttler:
-    """API Gateway's order: the route's own bucket (Route.throttle or [api.route_throttling], else the stage
-    default [api] throttle applied to each method separately), then the account bucket shared by every request."""
+    """API Gateway's order: the route's own bucket ([api.route_throttling], else the route's throttle=, else the
+    stage default [api] throttling applied to each method separately), then the account bucket every request
+    shares. `settings` is service/settings.api_settings."""
 
-    def __init__(self, api: dict[str, Any]) -> None:
-        account = parse_limits(api.get("account_throttling"), "[api] account_throttling")
-        self.account = TokenBucket(*(account or (ACCOUNT_RATE, ACCOUNT_BURST)))
-        # [api] throttling, as `golive template` reads it (load_config renamed the alias "throttle")
-        self.stage = parse_limits(api.get("throttling"), "[api] throttling", stage_defaults()) or stage_defaults()
-        self.overrides = {" ".join(k.split()): parse_limits(v, f"[api.route_throttling] {k!r}", self.stage)
-                          for k, v in (api.get("route_throttling") or {}).items()}
+    def __init__(self, settings: dict[str, Any]) -> None:
+        account = settings["account_throttling"]
+        self.account = TokenBucket(account["rate"], account["burst"]) if account else TokenBucket(ACCOUNT_RATE,
+                                                                                                  ACCOUNT_BURST)
+        self.stage = (float(settings["rate"]), int(settings["burst"]))
+        self.overrides = {key: (limits["rate"], int(limits["burst"]))
+                          for key, limits in settings["route_throttling"].items()}
         self._buckets: dict[str, TokenBucket] = {}
 
     def prepare(self, routes: list[tuple[str, dict | None]]) -> None:

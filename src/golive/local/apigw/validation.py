@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from golive.local.apigw.routes import RouteSpec
-from golive.service.config import ConfigError
 
 
 class ValidationVerdict:
@@ -20,17 +19,12 @@ class ValidationVerdict:
 
 
 class RequestValidator:
-    """[api] request_validation: true (parameters and body, the default on REST APIs), "body", "params" or false."""
+    """[api] request_validation as api_settings reads it: "full" (parameters and body, the default on REST APIs), "body"
+    or "params"."""
 
-    def __init__(self, api: dict[str, Any]) -> None:
-        mode = api.get("request_validation", api.get("type", "rest") == "rest")
-        if mode not in (True, False, "body", "params", "full"):
-            raise ConfigError("[api] request_validation must be true, false, \"body\" or \"params\"")
-        if api.get("type") == "http" and mode:
-            raise ConfigError("[api] request_validation exists only on REST APIs (type = \"rest\"); "
-                              "HTTP APIs pass every request to the function")
-        self.params = mode in (True, "params", "full")
-        self.body = mode in (True, "body", "full")
+    def __init__(self, mode: str) -> None:
+        self.params = mode in ("full", "params")
+        self.body = mode in ("full", "body")
         self._validators: dict[str, Callable[[Any], Any]] = {}
 
     def check(self, route: RouteSpec, headers: dict[str, str], query: dict[str, str],

@@ -1,6 +1,6 @@
 """Lambda TOKEN authorizer for REST APIs whose JWT issuer is not Cognito: verifies the bearer token at the gateway.
 
-Deployed by `golive template` as golive.deploy.authorizer.handler (golive ships in the zip). It reads the same
+Deployed by `golive template` as golive.security.authorizer.handler (golive ships in the zip). It reads the same
 GOLIVE_JWKS_URL / GOLIVE_JWT_ISSUER / GOLIVE_JWT_AUDIENCE as the functions, and allows the whole stage so the
 gateway's cached decision serves every route; per-route scopes and roles are enforced by the function.
 """

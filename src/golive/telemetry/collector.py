@@ -17,7 +17,7 @@ from typing import Any
 from golive.telemetry.store import Store
 
 FLUSH_INTERVAL_S = 0.05  # a quiet server's request reaches the store within about this much after its REPORT
-BUSY_SHARE = 0.1  # under load batches grow instead: the writer works at most this share of the time ...
+BUSY_SHARE = 0.05  # under load batches grow instead: the writer works at most this share of the time ...
 MAX_INTERVAL_S = 1.0  # ... waiting at most this long between batches (readers flush first anyway)
 JOIN_WAIT_S = 2.0  # how long a request waits for its invocation's REPORT line before it is stored without one
 FORGET_S = 120.0  # REPORT lines of invocations no request named (authorizers) are forgotten after this

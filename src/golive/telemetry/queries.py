@@ -233,15 +233,14 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
         any_id = any_id[5:].split(";", 1)[0]
     as_uuid = _uuid(any_id)
     key = request_key(any_id)
-    params: list[Any] = [key]
-    if as_uuid is None:
-        condition = "request_key = ?"
-    else:  # a REST API request id and a Lambda request id look alike: one pass looks for both
-        condition = "request_key = ? OR lambda_request_id = ?::UUID"
-        params.append(as_uuid)
-    rowids = [rowid for rowid, request_id, lambda_id in cur.execute(
-        f"SELECT rowid, request_id, lambda_request_id FROM requests WHERE {condition}", params).fetchall()
-        if request_id == any_id or (lambda_id is not None and str(lambda_id) == as_uuid)]  # crc32 can collide
+    # two queries, not one with OR: each is a filter DuckDB pushes into the scan (an OR across columns is not, and
+    # decompressed every request id: three times slower)
+    rowids = [rowid for rowid, request_id in cur.execute(
+        "SELECT rowid, request_id FROM requests WHERE request_key = ?", [key]).fetchall()
+        if request_id == any_id]  # crc32 can collide
+    if not rowids and as_uuid is not None:
+        rowids = [row[0] for row in cur.execute(
+            "SELECT rowid FROM requests WHERE lambda_request_id = ?::UUID LIMIT 1", [as_uuid]).fetchall()]
     trace = _TRACE.match(any_id)
     if not rowids and trace:
         epoch = int(trace.group(1), 16)

@@ -5,6 +5,8 @@ import os
 import re
 import time
 
+# The benchmark's "-log" rows: the handler also logs one line of its own with personal data in it, as real ones do.
+LOG_USER = os.environ.get("BENCH_LOG_USER") == "1"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ALLOWED = frozenset(("name", "email", "age"))
 SECURITY_HEADERS = {
@@ -43,6 +45,9 @@ def handler(event, context):
         status, payload = 400, {"title": "Bad Request", "status": 400, "errors": errors}
     else:
         status, payload = 201, {"id": os.urandom(16).hex(), **body}
+        if LOG_USER:
+            print(json.dumps({"timestamp": time.time(), "level": "INFO", "message": "user created",
+                              "service": "users", "email": body["email"]}))
         print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [
             {"Namespace": "users", "Dimensions": [["service"]], "Metrics": [{"Name": "UserCreated", "Unit": "Count"}]}
         ]}, "service": "users", "UserCreated": 1}))

@@ -17,25 +17,28 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = "powertools"  # ratios are against this framework, as the issue's targets are
 TARGET_DELTA_MS = 30.0  # golive import+init above a bare interpreter
 TARGET_IMPORT_RATIO = 0.25  # golive import+init (above bare) / Powertools'
-TARGET_WARM_RATIO = 0.35  # golive warm median / Powertools'
+TARGET_WARM_RATIO = 0.25  # golive warm median / Powertools'
+TARGET_WARM_LOG_RATIO = 0.35  # the same, both apps logging one user line per request
 
 
 class Framework:
     """One app under test: its module beside this file, the packages it needs and what it does."""
 
     def __init__(self, name: str, module: str, packages: tuple[str, ...], validation: str, logs: str,
-                 metrics: str, precompiled: bool = False) -> None:
+                 metrics: str, precompiled: bool = False, log_user: bool = False, lambda_root: str = "") -> None:
         self.name = name
         self.module = module
         self.packages = packages
@@ -44,11 +47,27 @@ class Framework:
         self.metrics = metrics
         # golive only: route schemas compiled to a module beside the app, as `golive package` ships them.
         self.precompiled = precompiled
+        # The "-log" rows: the same app also logs one line of its own per created user, with the email in it.
+        self.log_user = log_user
+        # golive only: the function as `golive package` ships it, unzipped into a task root and imported as Lambda
+        # does (no bytecode written), with the zip's .pyc ("bytecode") or with them deleted ("source").
+        self.lambda_root = lambda_root
+        self.path = str(HERE)  # where its module is imported from (set by main() for the task-root rows)
         self.env: dict[str, str] = {}  # the child environment, set by main()
 
     @property
     def emits_emf(self) -> bool:
         return self.metrics.startswith("EMF")
+
+    @property
+    def warm(self) -> bool:
+        """Task-root rows differ from golive-packaged only in how modules load: timed at import, not warm."""
+        return not self.lambda_root
+
+
+def _with_user_log(framework: Framework) -> Framework:
+    return Framework(f"{framework.name}-log", framework.module, framework.packages, framework.validation,
+                     f"{framework.logs} + one user line", framework.metrics, log_user=True)
 
 
 FRAMEWORKS = [
@@ -66,6 +85,17 @@ FRAMEWORKS = [
     Framework("bare", "bare_app", (),
               "hand-written checks", "print(json.dumps)", "EMF (hand-written)"),
 ]
+FRAMEWORKS[1:1] = [
+    Framework("golive-lambda-bytecode", "golive_app", ("golive", "fastjsonschema"),
+              "JSON Schema, precompiled validators", "JSON access log", "EMF (UserCreated + per-route)",
+              lambda_root="bytecode"),
+    Framework("golive-lambda-source", "golive_app", ("golive", "fastjsonschema"),
+              "JSON Schema, precompiled validators", "JSON access log", "EMF (UserCreated + per-route)",
+              lambda_root="source"),
+]
+FRAMEWORKS += [_with_user_log(f) for f in FRAMEWORKS
+               if f.name in ("golive", "powertools", "fastapi", "chalice", "bare")]
+USER_LINE = "user created"
 
 GOOD_USER = {"name": "Ada Lovelace", "email": "ada@example.com", "age": 36}
 BAD_BODIES = {
@@ -87,9 +117,10 @@ COLD_CHILD = """\
 import time
 t0 = time.perf_counter_ns()
 import sys
-sys.path.insert(0, {here!r})
+sys.path.insert(0, {path!r})
 handler = __import__({module!r}).handler
 t1 = time.perf_counter_ns()
+sys.path.append({here!r})
 import json, os
 from worker import LambdaContext
 with open({event_file!r}) as f:
@@ -175,6 +206,74 @@ def write_precompiled(directory: Path) -> None:
     (directory / f"{validation.PRECOMPILED_MODULE}.py").write_text(validation.precompile(schemas))
 
 
+def build_task_roots(directory: Path) -> dict[str, Path]:
+    """golive_app.py packaged by `golive package`'s engine for this interpreter's Python, unzipped twice: as shipped
+    (with its .pyc) and with every __pycache__ deleted (what a zip without bytecode gives Lambda)."""
+    from golive.deploy.package import PackageError, build_package
+    from golive.deploy.service import load_service
+    from golive.service.config import load_config
+
+    service = directory / "service"
+    service.mkdir(parents=True)
+    shutil.copy(HERE / "golive_app.py", service)
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    architecture = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    (service / "golive.toml").write_text(f'service = "users"\n\n[functions.api]\nhandler = "golive_app.handler"\n'
+                                         f'runtime = "python{version}"\narchitecture = "{architecture}"\n')
+    config = load_config(service)
+    try:
+        package = build_package(config, load_service(config), directory / "dist")
+    except PackageError as exc:
+        raise BenchError(f"golive package failed: {exc}") from exc
+    if package.bytecode.files == 0:
+        raise BenchError("golive package shipped no bytecode for this interpreter")
+    return unzip_task_roots(package.path, directory)
+
+
+def unzip_task_roots(zip_path: Path, directory: Path) -> dict[str, Path]:
+    """The zip unzipped twice under directory, read-only as /var/task is: "bytecode" as shipped, "source" with
+    every __pycache__ deleted."""
+    roots = {}
+    for kind in ("bytecode", "source"):
+        root = directory / kind
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(root)
+        if kind == "source":
+            for cache in sorted(root.rglob("__pycache__"), reverse=True):
+                shutil.rmtree(cache)
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        roots[kind] = root
+    return roots
+
+
+def verify_task_root(framework: Framework) -> dict:
+    """The task-root rows load golive and the app from the unzipped package, write nothing there, and load every
+    module from the shipped bytecode (or, for the source row, compile every one)."""
+    root = Path(framework.path)
+    before = sorted(str(p) for p in root.rglob("*"))
+    code = "import golive_app, golive; print(golive.__file__)"
+    proc = subprocess.run([sys.executable, "-v", "-c", code], env=framework.env, cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode != 0:
+        raise BenchError(f"{framework.name}: import failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    loaded = [line.removeprefix("# code object from ").strip("'") for line in proc.stderr.splitlines()
+              if line.startswith("# code object from ")]
+    mine = [path for path in loaded if path.startswith(str(root))]
+    from_bytecode = [path for path in mine if path.endswith(".pyc")]
+    failures = []
+    if not proc.stdout.strip().startswith(str(root)):
+        failures.append(f"golive came from {proc.stdout.strip()}, not the task root")
+    if sorted(str(p) for p in root.rglob("*")) != before:
+        failures.append("files were written into the task root")
+    expected = len(mine) if framework.lambda_root == "bytecode" else 0
+    if len(from_bytecode) != expected or not mine:
+        failures.append(f"{len(from_bytecode)} of {len(mine)} modules came from bytecode, expected {expected}")
+    if failures:
+        raise BenchError(f"{framework.name}: " + "; ".join(failures))
+    return {"modules_from_task_root": len(mine), "from_bytecode": len(from_bytecode)}
+
+
 # -- verification --------------------------------------------------------------------------------------------------
 def _headers(result: dict) -> dict[str, str]:
     merged = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
@@ -204,7 +303,7 @@ def verify(framework: Framework) -> dict:
     commands.append({"op": "quit"})
     with tempfile.TemporaryFile("w+") as answers:
         proc = subprocess.run(
-            [sys.executable, str(HERE / "worker.py"), framework.module, str(answers.fileno())],
+            [sys.executable, str(HERE / "worker.py"), framework.module, str(answers.fileno()), framework.path],
             input="".join(json.dumps(c) + "\n" for c in commands), capture_output=True, text=True, env=framework.env,
             cwd=HERE, pass_fds=(answers.fileno(),), timeout=120)
         answers.seek(0)
@@ -240,9 +339,14 @@ def verify(framework: Framework) -> dict:
             failures.append(f"stdout line is not JSON: {line[:120]}")
     logs = [r for r in records if isinstance(r, dict) and "_aws" not in r]
     emf = [r for r in records if isinstance(r, dict) and "_aws" in r]
+    user_lines = [r for r in logs if r.get("message") == USER_LINE]
+    if framework.log_user and (len(user_lines) != 1 or "@example.com" not in str(user_lines[0].get("email"))):
+        failures.append(f"expected one {USER_LINE!r} line with the email in it, got {user_lines}")
+    elif not framework.log_user and user_lines:
+        failures.append(f"unexpected {USER_LINE!r} lines: {user_lines}")
     for name, event in events.items():
         expected_id = event["headers"]["X-Request-ID"]
-        lines = [r for r in logs if r.get("correlation_id") == expected_id]
+        lines = [r for r in logs if r.get("correlation_id") == expected_id and r.get("message") != USER_LINE]
         if len(lines) != 1:
             failures.append(f"{name}: expected one JSON log line with correlation_id {expected_id}, got {len(lines)}")
     user_created = [r for r in emf if "UserCreated" in r]
@@ -254,13 +358,13 @@ def verify(framework: Framework) -> dict:
 
 
 # -- import+init ---------------------------------------------------------------------------------------------------
-def _spawn(template: str, env: dict[str, str], **fields: str) -> tuple[int, list[int], int]:
+def _spawn(template: str, env: dict[str, str], cwd: str = str(HERE), **fields: str) -> tuple[int, list[int], int]:
     """Run python -c (template filled in); returns (spawn ns, the numbers the child wrote on its pipe, exit ns)."""
     read_fd, write_fd = os.pipe()
     try:
         code = template.format(fd=write_fd, **fields)
         spawn = time.perf_counter_ns()
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=HERE,
+        proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=cwd,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_fd,))
         os.close(write_fd)
         write_fd = -1
@@ -300,7 +404,8 @@ def measure_cold(frameworks: list[Framework], runs: int, env: dict[str, str], ev
             else:
                 framework = by_name[name]
                 spawn, (t0, t1, t2, t3, status), ended = _spawn(
-                    COLD_CHILD, framework.env, here=str(HERE), module=framework.module, event_file=str(event_file))
+                    COLD_CHILD, framework.env, cwd=framework.path, path=framework.path, here=str(HERE),
+                    module=framework.module, event_file=str(event_file))
                 if status != 201:
                     raise BenchError(f"{name}: the first call in a fresh process answered {status}, expected 201")
                 into.setdefault("ready_ms", []).append((t1 - spawn) / 1e6)
@@ -394,7 +499,7 @@ def summarise(frameworks: list[Framework], cold: dict, warm: dict, verified: dic
     for framework in frameworks:
         c = cold[framework.name]
         ready = statistics.median(c["ready_ms"])
-        ns = warm[framework.name]
+        ns = warm.get(framework.name) or [0]  # task-root rows: import only (warm is golive-packaged's)
         rows.append({
             "framework": framework.name,
             "validation": framework.validation,
@@ -407,18 +512,20 @@ def summarise(frameworks: list[Framework], cold: dict, warm: dict, verified: dic
             "cold_total_ms": round(ready + statistics.median(c["first_call_ms"]), 2),
             "warm_median_us": round(statistics.median(ns) / 1000, 2),
             "warm_p99_us": round(percentile(ns, 0.99) / 1000, 2),
-            "warm_samples": len(ns),
+            "warm_samples": len(warm.get(framework.name) or []),
             "cold_samples": len(c["ready_ms"]),
             "verified": verified[framework.name],
         })
     by_name = {row["framework"]: row for row in rows}
     reference = by_name.get(REFERENCE)
     for row in rows:
+        reference = by_name.get(REFERENCE + "-log" if row["framework"].endswith("-log") else REFERENCE)
         if reference is not None:
             row["delta_ratio_vs_powertools"] = round(row["delta_vs_interpreter_ms"]
                                                      / reference["delta_vs_interpreter_ms"], 3)
             row["import_init_ratio_vs_powertools"] = round(row["import_init_ms"] / reference["import_init_ms"], 3)
             row["warm_ratio_vs_powertools"] = round(row["warm_median_us"] / reference["warm_median_us"], 3)
+    reference = by_name.get(REFERENCE)
     targets = []
     golive = by_name.get("golive")
     if golive is not None:
@@ -432,6 +539,11 @@ def summarise(frameworks: list[Framework], cold: dict, warm: dict, verified: dic
             targets.append({"target": f"golive warm invocation <= {TARGET_WARM_RATIO}x Powertools (median)",
                             "measured": f"{golive['warm_ratio_vs_powertools']:.3f}x",
                             "pass": golive["warm_ratio_vs_powertools"] <= TARGET_WARM_RATIO})
+    logging = by_name.get("golive-log")
+    if logging is not None and "warm_ratio_vs_powertools" in logging:
+        targets.append({"target": f"golive-log warm invocation <= {TARGET_WARM_LOG_RATIO}x Powertools-log (median)",
+                        "measured": f"{logging['warm_ratio_vs_powertools']:.3f}x",
+                        "pass": logging["warm_ratio_vs_powertools"] <= TARGET_WARM_LOG_RATIO})
     return {
         "date": time.strftime("%Y-%m-%d"),
         "golive_source": golive_source(),
@@ -468,13 +580,15 @@ def render(summary: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for row in rows:
+        warm = "| — | — | — "  # task-root rows: import only
+        if row["warm_samples"]:
+            warm = (f"| {row['warm_median_us']:.1f} | {row['warm_p99_us']:.1f} "
+                    f"| {row.get('warm_ratio_vs_powertools', float('nan')):.2f} ")
         lines.append(
             f"| {row['framework']} | {row['import_init_ms']:.1f} | {row['delta_vs_interpreter_ms']:.1f} "
             f"| {row['in_process_import_ms']:.1f} "
             f"| {row.get('delta_ratio_vs_powertools', float('nan')):.2f} | {row['first_call_ms']:.2f} "
-            f"| {row['warm_median_us']:.1f} | {row['warm_p99_us']:.1f} "
-            f"| {row.get('warm_ratio_vs_powertools', float('nan')):.2f} "
-            f"| {row['validation']} | {row['logs']} | {row['metrics']} |")
+            f"{warm}| {row['validation']} | {row['logs']} | {row['metrics']} |")
     base = summary["baseline"]
     lines.append("")
     lines.append(f"{summary['date']}, golive {summary['golive_source']}, Python {summary['machine']['python']}, "
@@ -531,14 +645,27 @@ def main(argv: list[str] | None = None) -> int:
     env = child_env(pycache)
     packaged_dir = Path(tempfile.mkdtemp(prefix="golive-bench-packaged-"))
     try:
+        roots = build_task_roots(packaged_dir / "lambda") if any(f.lambda_root for f in frameworks) else {}
+        if roots and progress:
+            print("  golive package: built and unzipped twice (with and without its .pyc)", file=sys.stderr)
         for framework in frameworks:
             framework.env = env
             if framework.precompiled:
                 write_precompiled(packaged_dir)
                 framework.env = {**env, "PYTHONPATH": str(packaged_dir)}
+            if framework.log_user:
+                framework.env = {**env, "BENCH_LOG_USER": "1"}
+            if framework.lambda_root:
+                # As on Lambda: the modules come from the task root and no bytecode is written anywhere (the
+                # interpreter's own standard library keeps its installed bytecode, as Lambda's does).
+                framework.path = str(roots[framework.lambda_root])
+                framework.env = {k: v for k, v in env.items() if k != "PYTHONPYCACHEPREFIX"}
+                framework.env["PYTHONDONTWRITEBYTECODE"] = "1"
         verified = {}
         for framework in frameworks:
             verified[framework.name] = verify(framework)  # also fills the bytecode cache before timing
+            if framework.lambda_root:
+                verified[framework.name]["task_root"] = verify_task_root(framework)
             if progress:
                 print(f"  {framework.name}: works (201, user echoed, 400 on {len(BAD_BODIES) + 1} bad bodies, "
                       "headers, log lines)", file=sys.stderr)
@@ -549,16 +676,18 @@ def main(argv: list[str] | None = None) -> int:
             cold = measure_cold(frameworks, args.runs, env, event_file, progress)
         finally:
             event_file.unlink()
-        warm = measure_warm(frameworks, args.invocations, args.warmup, args.rounds, args.cpu, progress)
+        warm = measure_warm([f for f in frameworks if f.warm], args.invocations, args.warmup, args.rounds, args.cpu,
+                            progress)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        for leftover in packaged_dir.glob("*"):
-            leftover.unlink()
-        packaged_dir.rmdir()
+        for path in [packaged_dir, *packaged_dir.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o200)  # the task roots were made read-only
+        shutil.rmtree(packaged_dir)
     summary = summarise(frameworks, cold, warm, verified)
-    summary["settings"] = {"runs": args.runs, "invocations": len(next(iter(warm.values()))), "warmup": args.warmup,
+    summary["settings"] = {"runs": args.runs, "invocations": len(next(iter(warm.values()), [])), "warmup": args.warmup,
                            "rounds": args.rounds, "cpu": args.cpu}
     print(render(summary))
     if args.json:

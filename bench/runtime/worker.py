@@ -1,7 +1,8 @@
 """One framework's app in its own process: answers the runner's commands (load, call, time) over pipes.
 
-Usage (by run.py only): python worker.py MODULE RESULT_FD. Commands arrive as JSON lines on stdin; each answer is
-one JSON line on RESULT_FD, so the app's own stdout (logs, EMF) can go to /dev/null or be captured whole.
+Usage (by run.py only): python worker.py MODULE RESULT_FD [PATH] (PATH: where MODULE is; default this folder).
+Commands arrive as JSON lines on stdin; each answer is one JSON line on RESULT_FD, so the app's own stdout (logs,
+EMF) can go to /dev/null or be captured whole.
 """
 
 import json
@@ -46,7 +47,7 @@ def _time_calls(handler, event: dict, count: int) -> tuple[list[int], int]:
 
 def main() -> int:
     module_name, result_fd = sys.argv[1], int(sys.argv[2])
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, sys.argv[3] if len(sys.argv) > 3 else os.path.dirname(os.path.abspath(__file__)))
     handler = __import__(module_name).handler
     events: dict[str, dict] = {}
     with os.fdopen(result_fd, "w") as answers:

@@ -244,7 +244,7 @@ class App:
                 # validate what the client would receive, and send those very bytes.
                 encoded, implied_type = response.encode()
                 try:
-                    validator(json.loads(encoded))
+                    validator(json.loads(encoded.decode()))  # our own UTF-8: skip loads' encoding sniffing
                     response.body = encoded
                     response.set_default_header("Content-Type", implied_type or "application/json")
                 except ValidationFailed as exc:

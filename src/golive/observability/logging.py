@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from golive.observability.redaction import mask_text, redact_record
+from golive.observability.redaction import mask_text, redact_record_in_place
 
 TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
 if TYPE_CHECKING:
@@ -122,13 +122,15 @@ class Logger:
         }
         if self.function:
             record["function"] = self.function
-        record.update(self.persistent)
+        if self.persistent:
+            record.update(self.persistent)
         record.update(self.context)
         if fields:
             record.update(fields)
         if self.redaction:
-            record = redact_record(record)
-            record["message"] = mask_text(str(message)) if not isinstance(message, str) else record["message"]
+            redact_record_in_place(record)  # the record is this line's own: mask it where it stands
+            if not isinstance(message, str):
+                record["message"] = mask_text(str(message))
         write_line(_ENCODE(record), self.stream)
 
 

@@ -22,6 +22,12 @@ _SSN = re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)")
 _DIGIT_RUN = re.compile(r"\d[\d -]{8}")
 # Key decisions are cached: log records reuse the same few dozen keys, and the key regex costs ~1.5 µs a search.
 _key_cache: dict[str, bool] = {}
+# Values found clean (nothing to mask) are remembered: messages, paths, user agents and source IPs repeat from
+# request to request, and a set lookup is ~10x cheaper than the scan. Only clean values are kept, so the cache
+# never holds personal data; it stops growing when full (unique ids would only churn it).
+_clean: set[str] = set()
+_CLEAN_MAX = 4096
+_CLEAN_LONGEST = 256
 
 
 def sensitive_key(key: str) -> bool:
@@ -50,13 +56,22 @@ def _card(match: re.Match[str]) -> str:
     return REDACTED if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
 
 
+def _email(match: re.Match[str]) -> str:
+    return f"{match[1]}***{match[2]}"  # a function replacement: ~2x cheaper than the r"\1***\2" template
+
+
 def mask_text(text: str) -> str:
     """Mask emails (ad***@example.com), card numbers (Luhn-valid) and US SSNs inside free text."""
+    if text in _clean:
+        return text
+    original = text
     if "@" in text:
-        text = _EMAIL.sub(r"\1***\2", text)
+        text = _EMAIL.sub(_email, text)
     if len(text) >= 9 and _DIGIT_RUN.search(text):
         text = _SSN.sub(REDACTED, text)
         text = _CARD.sub(_card, text)
+    if text is original and len(text) <= _CLEAN_LONGEST and len(_clean) < _CLEAN_MAX:
+        _clean.add(text)
     return text
 
 
@@ -68,19 +83,32 @@ TRUSTED_FIELDS = frozenset({"timestamp", "level", "service", "function", "reques
 
 def redact_record(record: dict[str, Any]) -> dict[str, Any]:
     """redact() for a top-level log record, skipping TRUSTED_FIELDS."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
+    return redact_record_in_place(dict(record))
+
+
+def redact_record_in_place(record: dict[str, Any]) -> dict[str, Any]:
+    """redact_record() on a record the caller owns (the logger's, built for this line): no second dict."""
+    # The cache lookups are inlined (this loop runs for every field of every log line); misses take the full path.
+    keys, clean = _key_cache, _clean
+    for key, value in record.items():  # only values change: no key is added or removed while iterating
         if key in TRUSTED_FIELDS:
-            out[key] = value
-        elif sensitive_key(key):
-            out[key] = REDACTED
+            continue
+        sensitive = keys.get(key)
+        if sensitive is None:
+            sensitive = sensitive_key(key)
+        if sensitive:
+            record[key] = REDACTED
         elif value.__class__ is str:
-            out[key] = mask_text(value)
+            if value in clean:
+                continue
+            masked = mask_text(value)
+            if masked is not value:
+                record[key] = masked
         elif value is None or value.__class__ in (int, float, bool):
-            out[key] = value
+            continue
         else:
-            out[key] = redact(value, 1)
-    return out
+            record[key] = redact(value, 1)
+    return record
 
 
 def redact(value: Any, depth: int = 0) -> Any:

@@ -77,8 +77,29 @@ def patterns() -> dict[str, re.Pattern[str]]:
     return _compiled
 
 
+# Every detector needs one of these in the text: a character or digraph it starts or hinges on, or (ASCII case
+# folded) a keyword. Substring tests run at C speed, ~10x cheaper than the alternation below, and most strings a
+# service sees (names, emails, ids) contain none of them. Keep in step with _SOURCES: a detector added there needs
+# its marker here.
+_MARKS = ("'", "<", ";", ":", "=", "%", "\\", "\x00", "..")
+_KEYWORDS = ("union", "drop", "select", "sleep", "waitfor", "xp_cmdshell", "cookie", "/etc/")
+
+
+def _may_match(text: str) -> bool:
+    """False only when no detector can match. Only for ASCII text: under re.IGNORECASE a few non-ASCII letters
+    (the long s, the Kelvin sign) match ASCII ones, which str.lower() does not reproduce."""
+    for mark in _MARKS:
+        if mark in text:
+            return True
+    lower = text.lower()
+    for keyword in _KEYWORDS:  # noqa: SIM110  (a plain loop: any() over a generator costs more than the tests)
+        if keyword in lower:
+            return True
+    return False
+
+
 def _check(text: str, location: str, findings: list[dict[str, str]]) -> None:
-    if len(text) < 3:
+    if len(text) < 3 or (text.isascii() and not _may_match(text)):
         return
     compiled = patterns()
     if compiled["_any"].search(text) is None:

@@ -28,6 +28,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in-process", action="store_true",
                         help="run handlers inside this process (fastest start; no worker processes, no gateway "
                              "emulation: no throttling, authorizers, timeouts or memory limits)")
+    parser.add_argument("--no-telemetry", action="store_true",
+                        help="do not record requests and logs in SERVICE_DIR/.golive/telemetry.duckdb (what golive "
+                             "logs, stats, errors and query read)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,9 +70,28 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     from golive.local import cloud
 
     table: list[Any] = []
-    code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
-                     ready=lambda url: _banner(config, table, len(config.functions), url, args.service_dir,
-                                               "local cloud: API Gateway + Lambda workers"))
+    telemetry = None
+    if not getattr(args, "no_telemetry", False):
+        from golive.telemetry.devhook import DevTelemetry, compose
+
+        telemetry = DevTelemetry.open(config.root, config.service)
+    options: dict[str, Any] = {}
+    if telemetry is not None:  # the same callbacks the console and the printed logs use, composed
+        options = {"on_access_log": telemetry.on_access_log, "reserved": telemetry.serve_http,
+                   "on_function_log": compose(cloud._print_function_log, telemetry.on_function_log)}
+
+    def ready(url: str) -> None:
+        if telemetry is not None:
+            telemetry.started(url)
+        _banner(config, table, len(config.functions), url, args.service_dir, "local cloud: API Gateway + Lambda "
+                                                                             "workers")
+
+    try:
+        code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
+                         ready=ready, **options)
+    finally:
+        if telemetry is not None:
+            telemetry.close()
     print("golive dev: stopped", file=sys.stderr, flush=True)
     return code
 

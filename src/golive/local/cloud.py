@@ -33,8 +33,9 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 on_access_log: Callable[[dict[str, Any]], None] | None = None,
                 on_function_log: Callable[[Any], None] | None = _print_function_log,
                 print_access_log: bool = True, watch: bool = True, runtime_client: str = "golive",
-                idle_timeout: float = 300.0) -> None:
-    """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening."""
+                idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None) -> None:
+    """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening.
+    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching."""
     from golive.local import gateway as gw
     from golive.local.apigw import routes as route_table
     from golive.local.apigw.apikeys import dev_key
@@ -48,6 +49,7 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
     add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
     lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
+    gateway.reserved = reserved
     await lambdas.start()
     watcher = None
     try:

@@ -177,9 +177,16 @@ class Gateway:
         self.serve(request, respond)
         return await answered
 
+    # golive dev's own API (telemetry under /_golive/api/): answered before route matching, so it never collides
+    # with a service route, and never written to the access log; None when dev serves no such API
+    reserved: Callable[[GatewayRequest, Callable[[Reply], None]], None] | None = None
+
     def serve(self, request: GatewayRequest, respond: Callable[[Reply], None]) -> None:
         """One request through API Gateway's pipeline: `respond` gets the answer exactly once (now, or when the
         integration answers), then one access-log record is written. Never raises."""
+        if self.reserved is not None and request.target.startswith("/_golive/"):
+            self.reserved(request, respond)
+            return
         started = time.perf_counter()
         epoch = time.time()
         entropy = self._random.take(_ENTROPY_BYTES)

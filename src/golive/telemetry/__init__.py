@@ -1,0 +1,1 @@
+"""Telemetry: what the local cloud sees (requests, gateway decisions, log lines, metrics) in an embedded store."""

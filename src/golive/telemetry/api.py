@@ -1,0 +1,113 @@
+"""The dev server's telemetry HTTP API under /_golive/api/ (JSON; problem+json errors): what `golive logs`,
+`golive stats`, `golive errors`, `golive query` and the dashboard read while golive dev owns the store.
+
+Served by the local gateway before any route matching, so it never collides with a service route, and never
+deployed. Queries run on a worker thread: a long one never stalls the gateway's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from golive.telemetry import queries
+from golive.telemetry.model import API_PREFIX
+
+Reply = tuple[int, list[tuple[str, str]], bytes]
+ENDPOINTS = {
+    "stats": "GET stats?since=1h&by=route|status|minute",
+    "logs": "GET logs?since=1h&filter=...&limit=200&after=ISO-TIME",
+    "requests": "GET requests/{any id}: the request, its log lines and metrics",
+    "errors": "GET errors?since=1h",
+    "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
+}
+
+
+def _json(status: int, document: Any, content_type: str = "application/json") -> Reply:
+    body = json.dumps(document, separators=(",", ":"), default=str).encode()
+    return status, [("Content-Type", content_type), ("Cache-Control", "no-store")], body
+
+
+def problem(status: int, title: str, detail: str) -> Reply:
+    return _json(status, {"type": "about:blank", "title": title, "status": status, "detail": detail},
+                 "application/problem+json")
+
+
+class TelemetryAPI:
+    """Answers /_golive/ requests from the store the collector writes."""
+
+    def __init__(self, store: Any, collector: Any = None, service: str = "") -> None:
+        self.store, self.collector, self.service = store, collector, service
+
+    def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
+        """The gateway's hook: answer on a worker thread, reply on the loop."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, self.answer, request.method, request.target, request.body)
+
+        def done(finished: asyncio.Future[Reply]) -> None:
+            try:
+                reply = finished.result()
+            except Exception as exc:  # a bug here must still answer
+                reply = problem(500, "Internal Server Error", f"{type(exc).__name__}: {exc}")
+            respond(reply)
+
+        future.add_done_callback(done)
+
+    def answer(self, method: str, target: str, body: bytes = b"") -> Reply:
+        path, _, raw_query = target.partition("?")
+        params = dict(parse_qsl(raw_query, keep_blank_values=True))
+        if not path.startswith(API_PREFIX) and path.rstrip("/") + "/" != API_PREFIX:
+            return problem(404, "Not Found", f"{path} is reserved for golive; the telemetry API is under "
+                                             f"{API_PREFIX}")
+        name = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else ""
+        if method not in ("GET", "HEAD") and not (method == "POST" and name == "query"):
+            return problem(405, "Method Not Allowed", f"{method} {path}: the telemetry API is read-only (GET)")
+        if self.collector is not None:
+            self.collector.flush()  # what the loop has already seen is stored before it is read
+        cursor = self.store.cursor()
+        try:
+            return self._route(cursor, name, params, method, body)
+        except queries.QueryError as exc:
+            return problem(400, "Bad Request", str(exc))
+        finally:
+            cursor.close()
+
+    def _route(self, cursor: Any, name: str, params: dict[str, str], method: str, body: bytes) -> Reply:
+        since = queries.parse_since(params.get("since"))
+        if name == "":
+            return _json(200, {"service": self.service, "store": str(self.store.path), "endpoints": ENDPOINTS})
+        if name == "stats":
+            return _json(200, queries.stats(cursor, since, params.get("by") or "route"))
+        if name == "logs":
+            limit = _int(params.get("limit"), 200)
+            return _json(200, queries.logs(cursor, since, params.get("filter"), limit, params.get("after")))
+        if name == "errors":
+            return _json(200, queries.errors(cursor, since, _int(params.get("limit"), 50)))
+        if name.startswith("requests/"):
+            any_id = unquote(name[len("requests/"):])
+            found = queries.find_request(cursor, any_id)
+            if found is None:
+                return problem(404, "Not Found", f"no request has the id {any_id!r}")
+            return _json(200, found)
+        if name == "query":
+            sql = params.get("sql")
+            if method == "POST":
+                try:
+                    sql = json.loads(body or b"{}").get("sql")
+                except (ValueError, AttributeError):
+                    return problem(400, "Bad Request", 'send {"sql": "SELECT ..."} as the JSON body')
+            if not sql:
+                return problem(400, "Bad Request", "pass the SQL as ?sql=SELECT... or a JSON body {\"sql\": ...}")
+            return _json(200, queries.read_only_sql(cursor, sql))
+        return problem(404, "Not Found", f"no telemetry endpoint {name!r}; endpoints: {', '.join(ENDPOINTS)}")
+
+
+def _int(text: str | None, default: int) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        return max(1, int(text))
+    except ValueError:
+        raise queries.QueryError(f"{text!r} is not a whole number") from None

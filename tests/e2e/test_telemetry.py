@@ -1,0 +1,273 @@
+"""golive dev's telemetry as a user meets it: real requests through `golive dev` (a subprocess) that fail at the
+gateway and in the function, then what `golive stats`, `logs`, `errors` and `query` print, while dev runs (through
+its /_golive/api/) and after it stopped (the store file, read-only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DevServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("telemetry")]
+
+GOLIVE = str(Path(sys.executable).with_name("golive"))
+
+CONFIG = """\
+service = "shop"
+
+[api]
+type = "rest"
+stage = "dev"
+
+[api.route_throttling]
+"GET /limited" = { rate = 1, burst = 1 }
+
+[auth]
+type = "jwt"
+issuer = "https://shop.example.test"
+audience = "shop-api"
+public_routes = ["GET /malformed", "GET /limited"]
+
+[functions.api]
+handler = "app.handler"
+
+[functions.raw]
+handler = "raw.handler"
+routes = ["GET /malformed", "GET /limited"]
+"""
+
+APP = '''
+from golive import App, logger
+from golive.security.auth import jwt_from_env
+
+app = App("shop", auth=jwt_from_env())
+
+
+@app.get("/items/{id}", public=True)
+def get_item(request, id):
+    logger.info("item read", item_id=id)
+    return {"id": id}
+
+
+@app.post("/items", public=True, body={"type": "object", "required": ["name"], "additionalProperties": False,
+                                       "properties": {"name": {"type": "string"}}})
+def create_item(request):
+    return {"name": request.json["name"]}, 201
+
+
+@app.get("/private")
+def private(request):
+    return {"who": request.principal}
+
+
+def load_price(item):
+    raise LookupError(f"no price for {item}")
+
+
+@app.get("/boom", public=True)
+def boom(request):
+    return {"price": load_price(request.query.get("item", "x"))}
+
+
+handler = app.handler
+'''
+
+RAW = '''
+import json
+
+
+def handler(event, context):
+    print("raw handler saw", event["resource"])
+    if event["resource"] == "/malformed":
+        return {"statusCode": 200, "body": {"not": "a string"}}
+    return {"statusCode": 200, "body": json.dumps({"ok": True})}
+'''
+
+
+class Sent:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+def send(server: DevServer, method: str, path: str, body: bytes | None = None,
+         headers: dict[str, str] | None = None) -> Sent:
+    request = urllib.request.Request(server.url + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Sent(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as exc:
+        return Sent(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read())
+
+
+def golive(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
+    env["NO_COLOR"] = "1"
+    return subprocess.run([GOLIVE, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def ok(*args: str) -> str:
+    done = golive(*args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def one_line_error(*args: str) -> str:
+    done = golive(*args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"golive {args[0]}: error: ")
+    return done.stderr
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory, launch_dev_server: Any) -> Any:
+    root = tmp_path_factory.mktemp("telemetry") / "shop"
+    root.mkdir()
+    (root / "golive.toml").write_text(CONFIG)
+    (root / "app.py").write_text(APP)
+    (root / "raw.py").write_text(RAW)
+    server = launch_dev_server(root)
+    sent = {
+        "item": send(server, "GET", "/items/1"),
+        "correlated": send(server, "GET", "/items/7", headers={"X-Request-ID": "corr-e2e-7"}),
+        "unknown": send(server, "GET", "/nowhere"),
+        "no_token": send(server, "GET", "/private"),
+        "invalid": send(server, "POST", "/items", b'{"nm": 1}', {"Content-Type": "application/json"}),
+        "limited": send(server, "GET", "/limited"),
+        "throttled": send(server, "GET", "/limited"),
+        "throttled_again": send(server, "GET", "/limited"),
+        "malformed": send(server, "GET", "/malformed"),
+        "boom": send(server, "GET", "/boom"),
+        "boom_again": send(server, "GET", "/boom?item=y"),
+    }
+    statuses = {name: reply.status for name, reply in sent.items()}
+    assert statuses == {"item": 200, "correlated": 200, "unknown": 403, "no_token": 401, "invalid": 400,
+                        "limited": 200, "throttled": 429, "throttled_again": 429, "malformed": 502, "boom": 500,
+                        "boom_again": 500}
+    yield server, root, sent
+    server.stop()
+
+
+def test_stats_attributes_each_gateway_failure_to_its_route_and_splits_gateway_from_function(shop: Any) -> None:
+    server, root, _ = shop
+    stats = json.loads(ok("stats", str(root), "--format", "json"))
+    rows = {row["key"]: row for row in stats["rows"]}
+    assert rows["GET /private"]["gateway_4xx"] == 1  # 401, the authorizer
+    assert rows["POST /items"]["gateway_4xx"] == 1  # 400, request validation
+    assert (rows["GET /limited"]["count"], rows["GET /limited"]["throttles"], rows["GET /limited"]["ok"]) == (3, 2, 1)
+    assert rows["GET /malformed"]["gateway_5xx"] == 1 and rows["GET /malformed"]["function_5xx"] == 0  # 502
+    assert rows["(no route)"]["gateway_4xx"] == 1  # 403 Missing Authentication Token
+    boom = rows["GET /boom"]
+    assert (boom["function_5xx"], boom["gateway_5xx"], boom["gateway"]) == (2, 0, 0)
+    assert rows["GET /items/{id}"]["ok"] == 2 and rows["GET /items/{id}"]["cold_starts"] == 1
+    assert stats["total"]["count"] == 11 and stats["total"]["gateway"] == 6 and stats["total"]["function"] == 5
+    table = ok("stats", str(root)).splitlines()
+    assert table[0].split()[:3] == ["ROUTE", "COUNT", "2XX/3XX"]
+    boom_row = next(line for line in table if line.startswith("GET /boom"))
+    assert boom_row.split()[2:8] == ["2", "0", "0", "0", "0", "2"]  # count, 2xx, 4xx gw/fn, 5xx gw/fn
+    # the telemetry API itself is never a request of the service
+    with urllib.request.urlopen(server.url + "/_golive/api/stats?by=status", timeout=10) as response:
+        assert response.headers["Content-Type"] == "application/json"
+        by_status = {row["key"]: row["count"] for row in json.loads(response.read())["rows"]}
+    assert by_status == {"200": 3, "400": 1, "401": 1, "403": 1, "429": 2, "500": 2, "502": 1}
+
+
+def test_any_of_the_four_ids_finds_the_whole_request(shop: Any) -> None:
+    _, root, sent = shop
+    api_id = sent["correlated"].headers["x-amzn-requestid"]
+    trace = sent["correlated"].headers["x-amzn-trace-id"]
+    found = json.loads(ok("logs", str(root), "--request-id", api_id, "--format", "json"))
+    lambda_id = found["request"]["lambda_request_id"]
+    assert found["request"]["correlation_id"] == "corr-e2e-7"
+    outputs = [ok("logs", str(root), "--request-id", any_id) for any_id in (api_id, lambda_id, trace, "corr-e2e-7")]
+    assert len(set(outputs)) == 1
+    text = outputs[0]
+    first = text.splitlines()[0]
+    assert " 200 GET /items/7 → GET /items/{id} function " in first and f"id={api_id}" in first
+    for expected in (f"START RequestId: {lambda_id}", f"END RequestId: {lambda_id}", f"REPORT RequestId: {lambda_id}",
+                     "INFO item read", "item_id=7", "EMF Latency="):
+        assert expected in text, text
+    assert one_line_error("logs", str(root), "--request-id", "no-such-id")
+
+
+def test_logs_show_gateway_decisions_and_the_function_stack_trace_filtered(shop: Any) -> None:
+    _, root, _ = shop
+    text = ok("logs", str(root))
+    assert " 401 GET /private → GET /private gateway UNAUTHORIZED " in text
+    assert " 400 POST /items → POST /items gateway BAD_REQUEST_BODY " in text and "data must contain" in text
+    assert text.count(" 429 GET /limited → GET /limited gateway THROTTLED ") == 2
+    assert " 502 GET /malformed → GET /malformed gateway INTEGRATION_FAILURE " in text
+    assert "Malformed Lambda proxy response" in text and "raw handler saw /malformed" in text
+    errors_only = ok("logs", str(root), "--filter", 'level=ERROR route="GET /boom" status>=500')
+    heads = [line for line in errors_only.splitlines() if not line.startswith(" ")]
+    assert len(heads) == 2 and all(" 500 GET /boom" in line and " function " in line for line in heads)
+    assert 'raise LookupError(f"no price for {item}")' in errors_only and "LookupError: no price for y" in errors_only
+    gateway_only = ok("logs", str(root), "--filter", "decided_by=gateway", "--format", "json")
+    assert sorted(r["status"] for r in json.loads(gateway_only)["requests"]) == [400, 401, 403, 429, 429, 502]
+    assert "unknown field 'colour'" in one_line_error("logs", str(root), "--filter", "colour=red")
+    assert "not a duration" in one_line_error("logs", str(root), "--since", "yesterday")
+
+
+def test_errors_group_the_function_exception_by_type_frames_and_route(shop: Any) -> None:
+    _, root, sent = shop
+    groups = json.loads(ok("errors", str(root), "--format", "json"))["errors"]
+    assert len(groups) == 1
+    group = groups[0]
+    assert (group["error_type"], group["route"], group["count"]) == ("LookupError", "GET /boom", 2)
+    assert group["frames"].startswith("app.py:load_price < app.py:boom")
+    assert group["example_request_id"] == sent["boom_again"].headers["x-amzn-requestid"]
+    text = ok("errors", str(root))
+    assert f"2 x LookupError: no price for y  GET /boom  [{group['fingerprint']}]" in text
+    assert f"golive logs --request-id {group['example_request_id']}" in text
+
+
+def test_query_runs_read_only_sql_and_refuses_writes(shop: Any) -> None:
+    _, root, _ = shop
+    out = ok("query", "SELECT error_type, count(*) AS n FROM requests WHERE decided_by = 'gateway' "
+                      "GROUP BY ALL ORDER BY n DESC, error_type", str(root))
+    assert out.splitlines()[1].split() == ["THROTTLED", "2"]
+    assert out.splitlines()[-1] == "(5 rows)"
+    assert "read-only: DELETE" in one_line_error("query", "DELETE FROM requests", str(root))
+    assert "bad SQL" in one_line_error("query", "SELEC 1", str(root))
+    assert "bad SQL" in one_line_error("query", "SELECT nope FROM requests", str(root))
+
+
+def test_tail_shows_only_new_requests_as_they_arrive(shop: Any) -> None:
+    server, root, _ = shop
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
+    tail = subprocess.Popen([GOLIVE, "logs", str(root), "--tail", "--format", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**env, "NO_COLOR": "1"})
+    watchdog = threading.Timer(30, tail.kill)  # a tail that never prints must not hang the suite
+    watchdog.start()
+    try:
+        time.sleep(1.0)  # tail has started polling: what is already stored is not replayed
+        sent = send(server, "GET", "/items/42")
+        assert sent.status == 200
+        assert tail.stdout is not None
+        first = json.loads(tail.stdout.readline())
+        assert (first["path"], first["status"], first["request_id"]) == \
+            ("/items/42", 200, sent.headers["x-amzn-requestid"])
+        assert any("item read" in (line["message"] or "") for line in first["logs"])
+    finally:
+        watchdog.cancel()
+        tail.terminate()
+        tail.wait(10)
+
+
+def test_after_dev_stops_the_store_is_read_from_the_file(shop: Any) -> None:
+    server, root, _ = shop
+    server.stop()
+    assert not (root / ".golive" / "dev.json").exists()
+    stats = json.loads(ok("stats", str(root), "--format", "json", "--by", "minute"))
+    assert stats["total"]["count"] == 12  # the eleven, and the one the tail saw
+    assert "read-only" in one_line_error("query", "DROP TABLE requests", str(root))

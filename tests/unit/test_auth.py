@@ -345,3 +345,102 @@ def test_gateway_auth_without_an_authorizer_is_anonymous():
     assert client.get("/me").status == 401
     event = build_event("v1", "GET", "/me", authorizer={"claims": None, "scopes": None})
     assert client.invoke(event).status == 401
+
+
+@pytest.mark.parametrize("claims, detail", [
+    ({"sub": None}, "Token lacks the 'sub' claim"),
+    ({"sub": ""}, "Token claim 'sub' must be a non-empty string"),
+    ({"sub": "   "}, "Token claim 'sub' must be a non-empty string"),
+    ({"sub": 42}, "Token claim 'sub' must be a non-empty string"),
+    ({"exp": "9999999999"}, "Token claim 'exp' must be a NumericDate (a number of seconds since the epoch)"),
+    ({"exp": True}, "Token claim 'exp' must be a NumericDate (a number of seconds since the epoch)"),
+    ({"nbf": "0"}, "Token claim 'nbf' must be a NumericDate (a number of seconds since the epoch)"),
+    ({"iat": "yesterday"}, "Token claim 'iat' must be a NumericDate (a number of seconds since the epoch)"),
+])
+def test_tokens_that_break_rfc_7519_claim_rules_are_401(claims, detail):
+    response = hs_client().get("/me", token=hs_token(**claims))
+    assert response.status == 401, response.text
+    assert response.json()["detail"] == detail
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_a_token_without_sub_is_accepted_when_the_service_says_so(monkeypatch):
+    assert hs_client(require_sub=False).get("/me", token=hs_token(sub=None)).json()["principal"] == ""
+    monkeypatch.setenv("GOLIVE_JWT_SECRET", SECRET)
+    monkeypatch.setenv("GOLIVE_JWT_REQUIRE_SUB", "0")
+    from golive.security.auth import jwt_from_env
+
+    assert TestClient(make_app(jwt_from_env())).get("/me", token=hs_token(sub=None)).status == 200
+    monkeypatch.delenv("GOLIVE_JWT_REQUIRE_SUB")
+    assert TestClient(make_app(jwt_from_env())).get("/me", token=hs_token(sub=None)).status == 401
+
+
+class FailingJWKS:
+    """An identity provider that is down (answers 503) or hangs (accepts, never answers); it counts requests."""
+
+    def __init__(self, hang: bool) -> None:
+        self.requests = 0
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests += 1
+                if hang:
+                    server.release.wait(10)
+                    return
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_failing_jwks_is_asked_once_per_backoff_not_once_per_request(rsa_signer):
+    provider = FailingJWKS(hang=False)
+    try:
+        auth = JWTAuth(jwks_url=provider.url, issuer=ISSUER)
+        auth.jwks.backoff = 0.3  # type: ignore[union-attr]
+        client = TestClient(make_app(auth))
+        answers = [client.get("/me", token=rsa_signer.token()) for _ in range(20)]
+        assert {a.status for a in answers} == {503}
+        assert all(int(a.headers["retry-after"]) >= 1 for a in answers)
+        assert provider.requests == 1  # the failure is cached: 19 requests did not ask again
+        time.sleep(0.35)
+        assert client.get("/me", token=rsa_signer.token()).status == 503
+        assert provider.requests == 2  # after the backoff, one more try
+        assert client.get("/me", token=rsa_signer.token()).status == 503
+        assert provider.requests == 2  # and the backoff has doubled
+    finally:
+        provider.close()
+
+
+def test_a_hanging_jwks_costs_one_bounded_wait_not_a_queue(rsa_signer):
+    provider = FailingJWKS(hang=True)
+    try:
+        auth = JWTAuth(jwks_url=provider.url, issuer=ISSUER)
+        auth.jwks.timeout = 0.5  # type: ignore[union-attr]
+        client = TestClient(make_app(auth))
+        started = time.monotonic()
+        first = client.get("/me", token=rsa_signer.token())
+        first_took = time.monotonic() - started
+        assert first.status == 503 and first_took < 2
+        started = time.monotonic()
+        others = [client.get("/me", token=rsa_signer.token()) for _ in range(5)]
+        assert {a.status for a in others} == {503}
+        # The fetch still hangs: the others waited for it (bounded), none started a fetch of its own.
+        assert time.monotonic() - started < 5 * 0.5 + 1
+        assert provider.requests == 1
+    finally:
+        provider.close()

@@ -42,6 +42,8 @@ def plan_auth(b: Builder) -> AuthPlan:
                      ("jwks_url", "GOLIVE_JWKS_URL")):
         if auth.get(key):
             environment[env] = str(auth[key])
+    if auth.get("require_sub") is False:
+        environment["GOLIVE_JWT_REQUIRE_SUB"] = "0"
     if auth.get("secret"):
         environment["GOLIVE_JWT_SECRET"] = production_value(where, "secret", auth["secret"])
     if chosen.kind == "iam":

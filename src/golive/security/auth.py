@@ -57,26 +57,39 @@ def bearer_token(request: Request) -> str | None:
 
 
 class JWKSCache:
-    """Signing keys from a JWKS URL, cached for ttl seconds and re-fetched when an unknown kid appears (rotation)."""
+    """Signing keys from a JWKS URL, cached for ttl seconds and re-fetched when an unknown kid appears (rotation).
 
-    def __init__(self, url: str, ttl: float = 600, min_refresh: float = 30, timeout: float = 2.0) -> None:
+    One fetch is in flight at a time and nobody waits for it longer than `timeout`: a hanging identity provider
+    costs each request at most that, never a queue of fetches one after another. A failed fetch is cached too
+    (negative caching): the next try comes after a backoff that doubles from `backoff` up to `max_backoff`, and
+    meanwhile requests fail at once instead of each asking the provider again.
+    """
+
+    MAX_DOCUMENT = 1 << 20  # a JWKS is a few KB; a provider streaming more is broken or hostile
+
+    def __init__(self, url: str, ttl: float = 600, min_refresh: float = 30, timeout: float = 2.0,
+                 backoff: float = 1.0, max_backoff: float = 60.0) -> None:
         self.url, self.ttl, self.min_refresh, self.timeout = url, ttl, min_refresh, timeout
+        self.backoff, self.max_backoff = backoff, max_backoff
         self._keys: dict[str, Any] = {}
         self._fetched = 0.0  # when the keys in hand were fetched
         self._attempted = 0.0  # when a fetch was last tried, successful or not
+        self._failures = 0  # fetches failed in a row
+        self._retry_at = 0.0  # no fetch before this (backoff after failures)
+        self._in_flight: Any = None  # a threading.Event set when the running fetch ends
         self.fetches = 0
         import _thread  # built in: threading would cost ~1.7 ms of the cold start
 
         self._lock = _thread.allocate_lock()
 
-    def _fetch(self) -> None:
+    def _fetch(self) -> dict[str, Any]:
         import urllib.request
 
         import jwt  # lazily: PyJWT + cryptography cost ~100 ms to import
 
         self.fetches += 1
         with urllib.request.urlopen(self.url, timeout=self.timeout) as reply:
-            document = json.loads(reply.read())
+            document = json.loads(reply.read(self.MAX_DOCUMENT + 1)[:self.MAX_DOCUMENT])
         keys = {}
         for entry in document.get("keys", []):
             if entry.get("use", "sig") != "sig":
@@ -85,14 +98,35 @@ class JWKSCache:
                 keys[entry.get("kid", "")] = jwt.PyJWK(entry)
             except jwt.PyJWKError:
                 continue  # a key type this build cannot use must not hide the others
-        self._keys = keys
-        self._fetched = time.monotonic()
+        return keys
 
     def _lookup(self, kid: str) -> Any:
         key = self._keys.get(kid)
         if key is None and not kid and len(self._keys) == 1:
             key = next(iter(self._keys.values()))  # a token without kid, and only one key it can mean
         return key
+
+    def retry_after(self) -> int:
+        """Whole seconds until the next fetch may be tried (0: now)."""
+        import math
+
+        return max(0, math.ceil(self._retry_at - time.monotonic()))
+
+    def _refresh(self, done: Any) -> None:
+        try:
+            keys = self._fetch()
+        except Exception:
+            with self._lock:
+                self._failures += 1
+                delay = min(self.max_backoff, self.backoff * 2 ** (self._failures - 1))
+                self._retry_at = time.monotonic() + delay
+        else:
+            with self._lock:
+                self._keys, self._fetched, self._failures, self._retry_at = keys, time.monotonic(), 0, 0.0
+        finally:
+            with self._lock:
+                self._in_flight = None
+            done.set()
 
     def get(self, kid: str | None) -> Any:
         kid = kid or ""
@@ -102,23 +136,54 @@ class JWKSCache:
             # An unknown kid means the issuer rotated its keys, or a forger is guessing: re-fetch, but at most
             # once per min_refresh so that a flood of made-up kids cannot hammer the identity provider.
             wanted = stale or self._lookup(kid) is None
-            allowed = not self._keys or now - self._attempted >= self.min_refresh
-            if wanted and allowed:
+            allowed = (not self._keys or now - self._attempted >= self.min_refresh) and now >= self._retry_at
+            done = self._in_flight
+            if wanted and allowed and done is None:
+                import threading  # only once a fetch is due: not part of the cold start
+
                 self._attempted = now
-                try:
-                    self._fetch()
-                except Exception as exc:
-                    if not self._keys:
-                        raise ServiceUnavailable("Signing keys are unavailable; try again shortly") from exc
-                    # Keep serving the keys in hand; the next try comes after min_refresh.
+                done = self._in_flight = threading.Event()
+                # The fetch runs on its own thread so that this caller, like every other, waits a bounded time.
+                threading.Thread(target=self._refresh, args=(done,), daemon=True).start()
             key = self._lookup(kid)
+        if key is None and done is not None:
+            done.wait(self.timeout)
+            with self._lock:
+                key = self._lookup(kid)
         if key is None:
+            if not self._keys:
+                raise ServiceUnavailable("Signing keys are unavailable; try again shortly",
+                                         headers={"Retry-After": str(max(1, self.retry_after()))})
             raise invalid_token("Token is signed with an unknown key")
         return key
 
 
+_NUMERIC_DATES = ("exp", "nbf", "iat")
+
+
+def check_claim_types(claims: dict[str, Any]) -> None:
+    """exp, nbf and iat are NumericDates (RFC 7519 section 2): JSON numbers, not strings that look like one,
+    which PyJWT would read as numbers; `sub`, when present, is a string (a StringOrURI)."""
+    for name in _NUMERIC_DATES:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise invalid_token(f"Token claim {name!r} must be a NumericDate (a number of seconds since the epoch)")
+    if "sub" in claims and not isinstance(claims["sub"], str):
+        raise invalid_token("Token claim 'sub' must be a non-empty string")
+
+
+def check_subject(claims: dict[str, Any]) -> None:
+    """The token names whom it is about: `sub` present and a non-empty string (else every such token would
+    authenticate as one empty principal)."""
+    if "sub" not in claims:
+        raise invalid_token("Token lacks the 'sub' claim")
+    if not str(claims["sub"]).strip():
+        raise invalid_token("Token claim 'sub' must be a non-empty string")
+
+
 class JWTAuth:
-    """Verifies `Authorization: Bearer <jwt>`: signature, issuer, audience, exp and nbf (with leeway)."""
+    """Verifies `Authorization: Bearer <jwt>`: signature, issuer, audience, exp and nbf (with leeway), NumericDate
+    types, and a non-empty `sub` (require_sub=False accepts tokens without a subject, e.g. client credentials)."""
 
     def __init__(
         self,
@@ -132,6 +197,7 @@ class JWTAuth:
         roles_claim: str = "roles",
         jwks_ttl: float = 600,
         jwks_min_refresh: float = 30,
+        require_sub: bool = True,
     ) -> None:
         if not secret and not jwks_url:
             raise ValueError("JWTAuth needs a secret (HS256, development) or a jwks_url (RS256/ES256)")
@@ -149,6 +215,7 @@ class JWTAuth:
         self.issuer, self.audience, self.secret, self.leeway = issuer, audience, secret, leeway
         self.algorithms = list(algorithms)
         self.roles_claim = roles_claim
+        self.require_sub = require_sub
         self.jwks = JWKSCache(jwks_url, ttl=jwks_ttl, min_refresh=jwks_min_refresh) if jwks_url else None
 
     def authenticate(self, request: Request) -> Identity | None:
@@ -181,8 +248,10 @@ class JWTAuth:
         options: Any = {"require": ["exp"], "verify_aud": self.audience is not None,
                         "verify_iss": self.issuer is not None}
         try:
-            return jwt.decode(token, key, algorithms=[alg], audience=self.audience, issuer=self.issuer,
-                              leeway=self.leeway, options=options)
+            # Claim types first, on the unverified payload: PyJWT would take "exp": "9999999999" for a number.
+            check_claim_types(jwt.decode(token, options={"verify_signature": False}))
+            claims: dict[str, Any] = jwt.decode(token, key, algorithms=[alg], audience=self.audience,
+                                                issuer=self.issuer, leeway=self.leeway, options=options)
         except jwt.ExpiredSignatureError:
             raise invalid_token("Token has expired") from None
         except jwt.ImmatureSignatureError:
@@ -195,6 +264,9 @@ class JWTAuth:
             raise invalid_token(f"Token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidTokenError:
             raise invalid_token("Token signature is invalid") from None
+        if self.require_sub:
+            check_subject(claims)
+        return claims
 
 
 class APIKeyAuth:
@@ -262,7 +334,8 @@ def authorize(identity: Identity, scopes: list[str], roles: list[str]) -> None:
 
 def jwt_from_env(prefix: str = "GOLIVE_") -> JWTAuth | None:
     """JWTAuth from environment: GOLIVE_JWKS_URL (production) or GOLIVE_JWT_SECRET (golive dev), plus
-    GOLIVE_JWT_ISSUER / GOLIVE_JWT_AUDIENCE. None when neither key source is set."""
+    GOLIVE_JWT_ISSUER / GOLIVE_JWT_AUDIENCE, and GOLIVE_JWT_REQUIRE_SUB=0 for tokens without a subject. None when
+    neither key source is set."""
     import os
 
     secret = os.environ.get(f"{prefix}JWT_SECRET") or None
@@ -271,4 +344,5 @@ def jwt_from_env(prefix: str = "GOLIVE_") -> JWTAuth | None:
         return None
     return JWTAuth(issuer=os.environ.get(f"{prefix}JWT_ISSUER") or None,
                    audience=os.environ.get(f"{prefix}JWT_AUDIENCE") or None,
-                   secret=secret, jwks_url=jwks_url)
+                   secret=secret, jwks_url=jwks_url,
+                   require_sub=os.environ.get(f"{prefix}JWT_REQUIRE_SUB", "1") not in ("0", "false", "no"))

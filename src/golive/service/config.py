@@ -103,6 +103,8 @@ class ServiceConfig:
                 env["GOLIVE_JWT_ISSUER"] = self.auth["issuer"]
             if self.auth.get("audience"):
                 env["GOLIVE_JWT_AUDIENCE"] = self.auth["audience"]
+            if self.auth.get("require_sub") is False:
+                env["GOLIVE_JWT_REQUIRE_SUB"] = "0"
         env.update({k: str(v) for k, v in function.environment.items()})
         return env
 

@@ -238,8 +238,13 @@ class JWTAuthorizer(Authorizer):
             jwks_url = issuer.rstrip("/") + "/.well-known/jwks.json"
         algorithms = ["HS256"] + (["RS256", "ES256"] if jwks_url else [])
         # The audience is checked here (aud or client_id, as API Gateway does), not by PyJWT (aud only).
-        self.verifier = JWTAuth(issuer=issuer, secret=config.dev_secret, jwks_url=jwks_url, algorithms=algorithms)
+        self.verifier = JWTAuth(issuer=issuer, secret=config.dev_secret, jwks_url=jwks_url, algorithms=algorithms,
+                                require_sub=auth.get("require_sub", True) is not False)
         self.remote_keys = bool(jwks_url)
+        # golive dev verifies development tokens (HS256, dev_secret) and asks the identity provider for its keys
+        # only when told to: a placeholder or unreachable issuer must not turn every RS256 token into an outbound
+        # fetch, and a developer's requests must not reach a production identity provider unasked.
+        self.keys_allowed = not jwks_url or _dev_remote_jwks(config)
 
     async def authorize(self, request: AuthRequest) -> AuthResult:
         from golive.errors import HTTPError
@@ -251,14 +256,16 @@ class JWTAuthorizer(Authorizer):
         token = values[0]
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
+        if self.remote_keys and not self.keys_allowed and _algorithm(token) != "HS256":
+            return self._unauthorized("invalid_token", "golive dev verifies development tokens (golive token) only; "
+                                      "set [dev] verify_identity_provider = true to fetch the issuer's keys")
         try:
             if self.remote_keys:
                 claims = await asyncio.to_thread(self.verifier.verify, token)
             else:
                 claims = self.verifier.verify(token)
         except HTTPError as exc:
-            if exc.status >= 500:
-                return AuthResult("AUTHORIZER_FAILURE", status=500, message=str(exc))
+            # Keys that cannot be fetched leave the token unverified: API Gateway answers 401 Unauthorized.
             return self._unauthorized("invalid_token", str(exc))
         if self.audience:
             presented = claims.get("aud", claims.get("client_id"))
@@ -281,6 +288,25 @@ class JWTAuthorizer(Authorizer):
     def _unauthorized(self, error: str, description: str) -> AuthResult:
         headers = [_www(error, description)] if self.api_type == "http" and error else []
         return AuthResult("UNAUTHORIZED", status=401, message=description, headers=headers)
+
+
+def _algorithm(token: str) -> str:
+    """The alg a token's header names ("" when it cannot be read)."""
+    import base64
+
+    head = token.partition(".")[0]
+    try:
+        return str(json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))).get("alg", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _dev_remote_jwks(config: ServiceConfig) -> bool:
+    import os
+
+    dev = config.raw.get("dev") or {}
+    asked = isinstance(dev, dict) and dev.get("verify_identity_provider") is True
+    return asked or os.environ.get("GOLIVE_DEV_VERIFY_IDENTITY_PROVIDER", "") in ("1", "true", "yes")
 
 
 def _www(error: str, description: str, scope: str = "") -> tuple[str, str]:

@@ -1,0 +1,206 @@
+"""Hardening of the Users API on `golive dev` (a real subprocess, real HTTP): tokens checked as RFC 7519 says, no
+outbound identity-provider calls for development, client mistakes answered 4xx (never 5xx), AWS's limits."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+pytestmark = pytest.mark.slow
+
+SERVICE = Path(__file__).resolve().parents[2] / "examples" / "users"
+CONFIG = tomllib.loads((SERVICE / "golive.toml").read_text())
+AUTH = CONFIG["auth"]
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {"sub": "hardening-user", "roles": ["admin"], "iss": AUTH["issuer"], "aud": AUTH["audience"],
+            "iat": now, "exp": now + 900}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def dev_token(**overrides: Any) -> str:
+    return jwt.encode(claims(**overrides), AUTH["dev_secret"], algorithm="HS256")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def users(launch_dev_server: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    server = launch_dev_server(SERVICE, GOLIVE_STATE_DIR=str(tmp_path_factory.mktemp("users-state")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(users: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=users.url, timeout=15) as http:
+        yield http
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = response.json()
+    assert body["status"] == status and isinstance(body["title"], str) and body["title"], body
+    return body
+
+
+# 7. sub required and non-empty; exp, nbf, iat are numbers.
+
+@pytest.mark.parametrize("overrides", [{"sub": None}, {"sub": ""}, {"exp": str(int(time.time()) + 900)},
+                                       {"nbf": "0"}, {"iat": "now"}])
+def test_tokens_breaking_rfc_7519_are_401_at_the_gateway(client: httpx.Client, overrides: dict[str, Any]) -> None:
+    response = client.get("/users", headers=bearer(dev_token(**overrides)))
+    assert_problem(response, 401)
+    assert client.get("/users", headers=bearer(dev_token())).status_code == 200
+
+
+# 1. Asymmetric tokens: never a 500, never an outbound fetch unless asked, bounded and negatively cached.
+
+def rs256_token(**overrides: Any) -> str:
+    return jwt.encode(claims(**overrides), RSA_KEY, algorithm="RS256", headers={"kid": "key-1"})
+
+
+def test_an_rs256_token_against_the_placeholder_user_pool_is_401_at_once(client: httpx.Client) -> None:
+    started = time.monotonic()
+    answers = [client.get("/users", headers=bearer(rs256_token())) for _ in range(5)]
+    took = time.monotonic() - started
+    for response in answers:
+        assert_problem(response, 401)
+    assert took < 2.0, f"5 requests took {took:.2f} s: something waited for the identity provider"
+
+
+class Provider:
+    """An identity provider's JWKS endpoint on loopback: serving the key, down (503) or hanging; counts fetches."""
+
+    def __init__(self) -> None:
+        self.mode = "serve"
+        self.fetches = 0
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY.public_key()))
+        document = json.dumps({"keys": [{**public, "kid": "key-1", "use": "sig", "alg": "RS256"}]}).encode()
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                provider.fetches += 1
+                if provider.mode == "hang":
+                    time.sleep(8)
+                    return
+                status, body = (200, document) if provider.mode == "serve" else (503, b"")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+PROVIDER_SERVICE = """\
+service = "idp"
+
+[api]
+type = "http"
+
+[auth]
+type = "jwt"
+issuer = "{issuer}"
+audience = "{audience}"
+jwks_url = "{jwks}"
+dev_secret = "{secret}"
+{dev}
+[functions.api]
+handler = "app.handler"
+"""
+
+PROVIDER_APP = '''
+from golive import App
+from golive.security.auth import GatewayAuth
+
+app = App("idp", auth=GatewayAuth())
+
+
+@app.get("/me")
+def me(request):
+    return {"principal": request.principal}
+
+
+handler = app.handler
+'''
+
+
+def provider_service(root: Path, provider: Provider, *, ask: bool) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    dev = "[dev]\nverify_identity_provider = true\n" if ask else ""
+    (root / "golive.toml").write_text(PROVIDER_SERVICE.format(issuer=AUTH["issuer"], audience=AUTH["audience"],
+                                                              jwks=provider.url, secret=AUTH["dev_secret"], dev=dev))
+    (root / "app.py").write_text(PROVIDER_APP)
+    return root
+
+
+def test_golive_dev_asks_the_identity_provider_only_when_told_to(
+        start_dev_server: Callable[..., Any], tmp_path: Path) -> None:
+    provider = Provider()
+    try:
+        unasked = start_dev_server(provider_service(tmp_path / "unasked", provider, ask=False))
+        for _ in range(3):
+            response = httpx.get(f"{unasked.url}/me", headers=bearer(rs256_token()), timeout=10)
+            assert response.status_code == 401, response.text
+        assert httpx.get(f"{unasked.url}/me", headers=bearer(dev_token()), timeout=10).json() == {
+            "principal": "hardening-user"}
+        assert provider.fetches == 0
+        unasked.stop()
+
+        asked = start_dev_server(provider_service(tmp_path / "asked", provider, ask=True))
+        response = httpx.get(f"{asked.url}/me", headers=bearer(rs256_token(sub="from-the-idp")), timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"principal": "from-the-idp"}
+        assert provider.fetches == 1
+    finally:
+        provider.close()
+
+
+@pytest.mark.parametrize("mode", ["down", "hang"])
+def test_an_identity_provider_down_or_hanging_answers_401_fetched_once(
+        start_dev_server: Callable[..., Any], tmp_path: Path, mode: str) -> None:
+    provider = Provider()
+    provider.mode = mode
+    try:
+        server = start_dev_server(provider_service(tmp_path / mode, provider, ask=True))
+        started = time.monotonic()
+        answers = [httpx.get(f"{server.url}/me", headers=bearer(rs256_token()), timeout=30) for _ in range(6)]
+        took = time.monotonic() - started
+        assert [a.status_code for a in answers] == [401] * 6, [a.text for a in answers]
+        assert answers[0].json() == {"message": "Unauthorized"}
+        # One fetch (bounded by its 2 s timeout); the five after it are answered from the cached failure.
+        assert provider.fetches == 1
+        assert took < 6, f"6 requests took {took:.2f} s"
+    finally:
+        provider.close()

@@ -13,6 +13,43 @@ JSON_TYPE = "application/json"
 PROBLEM_TYPE = "application/problem+json"
 
 _UNSET: Any = object()
+MAX_JSON_DEPTH = 200  # deeper documents are refused: no real API nests so far, and Python's parser recurses
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body parsed as JSON, refusing what would break later layers: nesting deeper than MAX_JSON_DEPTH
+    (a RecursionError in the parser, a validator or a serialiser) and lone UTF-16 surrogates such as "\\ud800"
+    (valid JSON syntax, but not Unicode: every store and encoder downstream would fail on them).
+    Raises ValueError with a message fit for a client."""
+    opened = body.count(b"[") + body.count(b"{")  # C-speed bound on the depth: most bodies skip the walk
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise ValueError(f"it nests arrays or objects deeper than {MAX_JSON_DEPTH} levels") from None
+    if opened > MAX_JSON_DEPTH and _deeper_than(document, MAX_JSON_DEPTH):
+        raise ValueError(f"it nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
+    if b"\\ud" in body or b"\\uD" in body:  # only an escape can make a surrogate: most bodies skip the check
+        try:
+            json.dumps(document, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise ValueError("it contains a lone UTF-16 surrogate escape (such as \\ud800), which is not Unicode; "
+                             "send characters outside the BMP as a surrogate pair or as UTF-8") from None
+    return document
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """True when arrays and objects nest more than `limit` levels (iterative: deep input must not recurse)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        elif not isinstance(value, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
+    return False
 
 
 class RandomBytes:
@@ -122,7 +159,7 @@ class Request:
         """The body parsed as JSON (validated and defaulted when the route declares a body schema)."""
         if self._json is _UNSET:
             try:
-                self._json = json.loads(self.body) if self.body else None
+                self._json = parse_json(self.body) if self.body else None
             except (ValueError, UnicodeDecodeError) as exc:
                 from golive.errors import BadRequest  # errors imports this module: resolved at call time
 

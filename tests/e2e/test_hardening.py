@@ -204,3 +204,70 @@ def test_an_identity_provider_down_or_hanging_answers_401_fetched_once(
         assert took < 6, f"6 requests took {took:.2f} s"
     finally:
         provider.close()
+
+
+# 2 and 3. Deeply nested JSON and lone surrogates: 400 at the gateway's validator and in the function.
+
+ECHO_SERVICE = """\
+service = "echo"
+
+[api]
+type = "http"   # no request validation at the gateway: the function alone sees the body
+
+[functions.api]
+handler = "app.handler"
+"""
+
+ECHO_APP = '''
+from golive import App
+
+app = App("echo")
+
+
+@app.post("/notes", body={"type": "object"}, public=True)
+def create(request):
+    return {"keys": sorted(request.json)}, 201
+
+
+@app.post("/raw", public=True)
+def raw(request):
+    return {"type": type(request.json).__name__}
+
+
+handler = app.handler
+'''
+
+DEEP = '{"name": "Deep", "email": "deep@example.com", "extra": ' + "[" * 1_000 + "]" * 1_000 + "}"
+SURROGATE = '{"name": "Lone \\ud800 surrogate", "email": "lone@example.com"}'
+
+
+@pytest.fixture(scope="module")
+def echo(launch_dev_server: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    root = tmp_path_factory.mktemp("echo")
+    (root / "golive.toml").write_text(ECHO_SERVICE)
+    (root / "app.py").write_text(ECHO_APP)
+    server = launch_dev_server(root)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("body", [DEEP, SURROGATE], ids=["deep", "surrogate"])
+def test_hostile_json_is_400_at_the_users_gateway(client: httpx.Client, body: str) -> None:
+    response = client.post("/users", content=body, headers={**bearer(dev_token()),
+                                                            "Content-Type": "application/json"})
+    assert_problem(response, 400)
+
+
+@pytest.mark.parametrize("body, detail", [
+    (DEEP, "The body is not valid JSON: it nests arrays or objects deeper than 200 levels"),
+    (SURROGATE, "The body is not valid JSON: it contains a lone UTF-16 surrogate escape (such as \\ud800), which "
+                "is not Unicode; send characters outside the BMP as a surrogate pair or as UTF-8"),
+], ids=["deep", "surrogate"])
+@pytest.mark.parametrize("path", ["/notes", "/raw"])
+def test_hostile_json_is_400_from_the_function(echo: Any, path: str, body: str, detail: str) -> None:
+    response = httpx.post(f"{echo.url}{path}", content=body, headers={"Content-Type": "application/json"},
+                          timeout=10)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail
+    served = httpx.post(f"{echo.url}{path}", json={"name": "ok \N{GRINNING FACE}"}, timeout=10)
+    assert served.status_code in (200, 201), served.text

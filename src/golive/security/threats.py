@@ -46,7 +46,7 @@ def scan(request: Request) -> list[dict[str, str]]:
             try:
                 # The whole body parses once per request (Request.json caches it for validation too).
                 document = request.json if len(request.body) <= MAX_SCAN else json.loads(text)
-            except (ValueError, HTTPError):  # Request.json reports bad JSON as a BadRequest: scan it as text
+            except (ValueError, RecursionError, HTTPError):  # bad JSON (a BadRequest from Request.json): scan as text
                 document = None
         if document is None:
             _check(text, "body", findings)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from golive.http import parse_json
 from golive.local.apigw.routes import RouteSpec
 
 
@@ -39,8 +39,9 @@ class RequestValidator:
             if content_type != "application/json" and not content_type.endswith("+json"):
                 return None  # no model for this content type: API Gateway passes the body through
             try:
-                document = json.loads(body) if body else None
-            except ValueError as exc:
+                # Too deep or a lone surrogate: refused as the function would refuse it, never a RecursionError.
+                document = parse_json(body) if body else None
+            except ValueError as exc:  # UnicodeDecodeError included
                 return ValidationVerdict("BAD_REQUEST_BODY", detail=f"body is not JSON: {exc}")
             try:
                 self._validator(route)(document)

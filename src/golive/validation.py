@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from golive.schema import EMAIL
+
 TYPE_CHECKING = False  # typing costs ~4 ms at cold start; annotations are strings here
 if TYPE_CHECKING:
     from typing import Any
@@ -12,6 +14,9 @@ if TYPE_CHECKING:
 # Name of the module `golive package` writes beside the handler with every route schema compiled to code.
 PRECOMPILED_MODULE = "golive_validators"
 _precompiled: dict[str, Callable[..., Any]] | None = None
+# fastjsonschema's own "email" regex backtracks: a 16 kB string of dots took 0.5 s and a megabyte minutes, so one
+# request could hold a function until its timeout. golive's is linear (golive.schema.EMAIL).
+FORMATS = {"email": EMAIL.removesuffix("$") + r"\Z"}
 
 
 class ValidationFailed(Exception):
@@ -56,7 +61,7 @@ class Validator:
         if fn is None:
             import fastjsonschema  # ~17 ms: paid on first validation, never at import
 
-            fn = fastjsonschema.compile(self.schema, fast_fail=False, use_default=True)
+            fn = fastjsonschema.compile(self.schema, formats=FORMATS, fast_fail=False, use_default=True)
         self._fn = fn
         return fn
 
@@ -179,7 +184,7 @@ def precompile(schemas: list[dict]) -> str:
         if key in seen:
             continue
         seen.add(key)
-        code = fastjsonschema.compile_to_code(schema, fast_fail=False, use_default=True)
+        code = fastjsonschema.compile_to_code(schema, formats=FORMATS, fast_fail=False, use_default=True)
         code = code.replace("from fastjsonschema import", "from golive._schema_errors import")
         namespace = f"_v{index}"
         lines.append(f"def _build{index}():")

@@ -271,3 +271,34 @@ def test_hostile_json_is_400_from_the_function(echo: Any, path: str, body: str, 
     assert response.json()["detail"] == detail
     served = httpx.post(f"{echo.url}{path}", json={"name": "ok \N{GRINNING FACE}"}, timeout=10)
     assert served.status_code in (200, 201), served.text
+
+
+# 6. Control characters never reach the store; emails are checked in linear time.
+
+@pytest.mark.parametrize("field, value", [
+    ("name", "Ada\x00Lovelace"), ("name", "Ada\x1b[31mred"), ("name", "Ada\bX"), ("name", "Ada\x85"),
+    ("name", "Ada\x7f"), ("name", "Ada\nLovelace"), ("email", "ada\x00@example.com"), ("email", "ad\x1ba@example.com"),
+    ("email", "ada@exam\x9bple.com"),
+])
+def test_control_characters_are_400_and_nothing_is_stored(client: httpx.Client, field: str, value: str) -> None:
+    body = {"name": "Ada Lovelace", "email": f"ada-{time.time_ns()}@example.com", field: value}
+    response = client.post("/users", json=body, headers=bearer(dev_token()))
+    assert_problem(response, 400)
+    listed = client.get("/users", params={"limit": 100}, headers=bearer(dev_token())).json()["items"]
+    assert value not in [user[field] for user in listed]
+
+
+def test_names_in_any_script_are_still_welcome(client: httpx.Client) -> None:
+    body = {"name": "Ada Lovelace \N{GRINNING FACE} Łukasz 李 Ñandú", "email": f"ada-{time.time_ns()}@example.com"}
+    response = client.post("/users", json=body, headers=bearer(dev_token()))
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == body["name"]
+
+
+def test_a_huge_email_is_refused_in_linear_time(client: httpx.Client) -> None:
+    # fastjsonschema's email regex backtracks: a megabyte of dots would hold the function past its timeout (5xx).
+    body = {"name": "Dots", "email": "a@" + "." * 1_000_000 + " "}
+    started = time.monotonic()
+    response = client.post("/users", json=body, headers=bearer(dev_token()))
+    assert_problem(response, 400)
+    assert time.monotonic() - started < 2.5

@@ -249,3 +249,27 @@ def test_precompiled_module_is_plain_python(tmp_path):
     assert "fastjsonschema" not in source
     assert source.count("VALIDATORS[") == 1  # one validator per distinct schema
     compile(source, "golive_validators.py", "exec")
+
+
+def test_schema_text_refuses_control_characters_everywhere_it_is_used():
+    from golive import schema
+
+    app = App("notes")
+
+    @app.post("/notes", body={"type": "object", "properties": {
+        "title": schema.text(min_length=1, max_length=50, visible=True),
+        "body": schema.text(multiline=True),
+        "email": schema.email()}}, public=True)
+    def create(req):
+        return req.json, 201
+
+    client = TestClient(app)
+    assert client.post("/notes", json={"title": "Plain \N{GRINNING FACE} title", "body": "two\nlines\ttabbed",
+                                       "email": "a.b@example.co.uk"}).status == 201
+    for bad in ({"title": "NUL\x00"}, {"title": "esc\x1b[0m"}, {"title": "c1\x9b"}, {"title": "   "},
+                {"title": "line\nbreak"}, {"body": "bell\x07"}, {"body": "del\x7f"},
+                {"email": "a\x00@example.com"}, {"email": "a@example.com\n"}, {"email": "a..b@example.com"},
+                {"email": "a@" + "." * 50_000}):
+        response = client.post("/notes", json=bad)
+        assert response.status == 400, (bad, response.text)
+        assert response.json()["errors"][0]["field"] == next(iter(bad))

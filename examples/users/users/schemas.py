@@ -3,6 +3,8 @@ from these."""
 
 from __future__ import annotations
 
+from golive import schema
+
 # E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
 E164 = r"^\+[1-9][0-9]{1,14}$"
 
@@ -12,10 +14,11 @@ USER_INPUT = {
     "additionalProperties": False,
     "required": ["name", "email"],
     "properties": {
-        # At least one visible character: a name of spaces is no name.
-        "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
-        # The format alone lets spaces and a trailing newline through; the pattern does not.
-        "email": {"type": "string", "format": "email", "maxLength": 254, "pattern": r"^[^\s@]+@[^\s@]+\.[^\s@]+$"},
+        # At least one visible character (a name of spaces is no name) and no control characters (NUL, ESC,
+        # backspace, C1): they forge log lines and break every screen the name is shown on.
+        "name": schema.text(min_length=1, max_length=100, visible=True),
+        # format: email, plus a linear-time pattern: no spaces, no trailing newline, no control characters.
+        "email": schema.email(max_length=254),
         "age": {"type": "integer", "minimum": 0, "maximum": 150},
         "phone": {"type": "string", "pattern": E164, "description": "E.164, e.g. +14155550123"},
     },

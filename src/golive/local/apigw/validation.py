@@ -7,6 +7,7 @@ from typing import Any
 
 from golive.http import parse_json
 from golive.local.apigw.routes import RouteSpec
+from golive.validation import FORMATS
 
 
 class ValidationVerdict:
@@ -55,7 +56,8 @@ class RequestValidator:
             import fastjsonschema
 
             assert route.body is not None  # only routes with a body schema are validated
-            validator = self._validators[route.key] = fastjsonschema.compile(route.body, use_default=False)
+            validator = self._validators[route.key] = fastjsonschema.compile(route.body, formats=FORMATS,
+                                                                             use_default=False)
         return validator
 
 

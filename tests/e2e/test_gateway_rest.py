@@ -544,7 +544,7 @@ def assert_problem(reply: Reply, code: int, title: str, error_type: str, **extra
     assert reply.headers["x-amzn-errortype"] == error_type
     assert reply.headers["cache-control"] == "no-store"
     assert reply.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
-    assert reply.json() == {"type": "about:blank", "title": title, **extra,
+    assert reply.json() == {"type": "about:blank", "title": title, "status": code, **extra,
                             "requestId": reply.headers["x-amzn-requestid"]}
 
 
@@ -553,10 +553,10 @@ def test_golive_rest_gateway_responses_are_the_templates_problem_json(deployed: 
                    "MissingAuthenticationTokenException")
     assert_problem(deployed.get("/items"), 403, "Forbidden", "ForbiddenException")
     assert_problem(deployed.get("/items", headers={"x-api-key": KEY_C}), 401, "Unauthorized",
-                   "UnauthorizedException", status=401)
+                   "UnauthorizedException")
     invalid = deployed.request("POST", "/items", json_body={"name": 7},
                                headers={"x-api-key": KEY_C, "Authorization": token()})
-    assert_problem(invalid, 400, "Invalid request body", "BadRequestException", status=400,
+    assert_problem(invalid, 400, "Invalid request body", "BadRequestException",
                    detail=invalid.json().get("detail"))
     assert "name" in invalid.json()["detail"]
     assert deployed.get("/health").status == 200  # public: no key, no token
@@ -569,12 +569,11 @@ def test_golive_rest_jwt_authorizer_function_and_usage_plan_quota(deployed: Clou
     record = deployed.access_record(request_id(first))
     assert record["authorizerStatus"] == 200 and record["principalId"] == "ada" and record["apiKeyId"] != "-"
     assert deployed.get("/items", headers=headers).status == 200
-    assert_problem(deployed.get("/items", headers=headers), 429, "Limit Exceeded", "LimitExceededException",
-                   status=429)
+    assert_problem(deployed.get("/items", headers=headers), 429, "Limit Exceeded", "LimitExceededException")
     other = deployed.get("/items", headers={**headers, "x-api-key": KEY_B})  # each key has its own quota
     assert other.status == 200
     forged = deployed.get("/items", headers={"x-api-key": KEY_B, "Authorization": "Bearer forged.token.value"})
-    assert_problem(forged, 401, "Unauthorized", "UnauthorizedException", status=401)
+    assert_problem(forged, 401, "Unauthorized", "UnauthorizedException")
 
 
 REQUEST_AUTH_CONFIG = """\

@@ -302,3 +302,114 @@ def test_a_huge_email_is_refused_in_linear_time(client: httpx.Client) -> None:
     response = client.post("/users", json=body, headers=bearer(dev_token()))
     assert_problem(response, 400)
     assert time.monotonic() - started < 2.5
+
+
+# 5. Every problem+json the gateway makes, locally and in the deployed template, is a valid Problem document.
+
+FAILING_SERVICE = """\
+service = "failing"
+
+[api]
+type = "rest"
+
+[api.integration_timeouts]
+"GET /slow" = 0.5
+
+[auth]
+type = "none"
+
+[functions.api]
+handler = "app.handler"
+routes = ["GET /crash", "GET /slow", "GET /malformed", "POST /items"]
+"""
+
+FAILING_APP = '''
+import time
+
+
+def handler(event, context):
+    route = event["resource"]
+    if route == "/crash":
+        raise RuntimeError("boom")
+    if route == "/slow":
+        time.sleep(2)
+    return {"statusCode": "not a status"}
+'''
+
+
+def problem_validator() -> Callable[[Any], None]:
+    import jsonschema
+
+    from golive.openapi import PROBLEM_SCHEMA
+
+    checker = jsonschema.Draft202012Validator(PROBLEM_SCHEMA)
+
+    def check(document: Any) -> None:
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in checker.iter_errors(document)]
+        assert not errors, (document, errors)
+    return check
+
+
+def test_problems_the_local_gateway_makes_validate_against_the_problem_schema(
+        client: httpx.Client, start_dev_server: Callable[..., Any], tmp_path: Path) -> None:
+    check = problem_validator()
+    answers = [
+        client.get("/nowhere"),                                           # undeclared route: 403
+        client.delete("/users"),                                          # undeclared method: 403
+        client.get("/users"),                                             # no token: 401
+        client.get("/users", headers=bearer(rs256_token())),              # unverifiable token: 401
+        client.post("/users", json={"name": 7}, headers=bearer(dev_token())),  # validator: 400
+    ]
+    (tmp_path / "failing").mkdir()
+    (tmp_path / "failing" / "golive.toml").write_text(FAILING_SERVICE)
+    (tmp_path / "failing" / "app.py").write_text(FAILING_APP)
+    failing = start_dev_server(tmp_path / "failing")
+    with httpx.Client(base_url=failing.url, timeout=15) as other:
+        answers += [other.get("/crash"), other.get("/malformed"), other.get("/slow")]  # 502, 502, 504
+    seen = set()
+    for response in answers:
+        assert response.headers["content-type"] == "application/problem+json", (response.status_code, response.text)
+        document = response.json()
+        check(document)
+        assert document["status"] == response.status_code, document
+        seen.add(response.status_code)
+    assert seen == {400, 401, 403, 502, 504}
+
+
+# API Gateway's default status per gateway response type (AWS docs: "Gateway response types for API Gateway");
+# DEFAULT_4XX / DEFAULT_5XX have none: any 4xx / 5xx of a type not listed.
+AWS_DEFAULT_STATUS = {
+    "ACCESS_DENIED": 403, "API_CONFIGURATION_ERROR": 500, "AUTHORIZER_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_FAILURE": 500, "BAD_REQUEST_PARAMETERS": 400, "BAD_REQUEST_BODY": 400, "DEFAULT_4XX": 400,
+    "DEFAULT_5XX": 500, "EXPIRED_TOKEN": 403, "INTEGRATION_FAILURE": 504, "INTEGRATION_TIMEOUT": 504,
+    "INVALID_API_KEY": 403, "INVALID_SIGNATURE": 403, "MISSING_AUTHENTICATION_TOKEN": 403, "QUOTA_EXCEEDED": 429,
+    "REQUEST_TOO_LARGE": 413, "RESOURCE_NOT_FOUND": 404, "THROTTLED": 429, "UNAUTHORIZED": 401,
+    "UNSUPPORTED_MEDIA_TYPE": 415, "WAF_FILTERED": 403,
+}
+
+
+def test_every_gateway_response_the_template_deploys_is_a_valid_problem(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from golive.deploy.cfn import load_yaml
+    from golive.local.apigw.responses import GatewayResponse, TemplateResponses
+
+    output = tmp_path / "template.yaml"
+    result = subprocess.run([sys.executable, "-m", "golive.cli", "template", str(SERVICE), "-o", str(output)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    responses = load_yaml(output.read_text())["Resources"]["Api"]["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE",
+            "MISSING_AUTHENTICATION_TOKEN", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"} <= set(responses)
+    check = problem_validator()
+    rendered = TemplateResponses(responses)
+    for kind, spec in responses.items():
+        status = int(spec.get("StatusCode") or AWS_DEFAULT_STATUS[kind])
+        # $context.error.messageString is null for the authorizer errors: the worst case for every type.
+        for message in (None, 'a "quoted" message'):
+            answer = rendered.render(GatewayResponse(status, b"{}", [], kind, message), "req-1",
+                                     validation_error='instance.name must be string "x"')
+            document = json.loads(answer.body)
+            check(document)
+            assert document["title"] and document["status"] == answer.status, (kind, document)

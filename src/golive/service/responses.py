@@ -3,14 +3,30 @@ for the template and the local gateway."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-# Gateway-made errors as RFC 9457 problem+json, like the function's own.
-PROBLEM_RESPONSES = {
-    "DEFAULT_4XX": None, "DEFAULT_5XX": None, "BAD_REQUEST_BODY": 400, "BAD_REQUEST_PARAMETERS": 400,
-    "UNAUTHORIZED": 401, "ACCESS_DENIED": 403, "WAF_FILTERED": 403, "THROTTLED": 429, "QUOTA_EXCEEDED": 429,
-    "INTEGRATION_TIMEOUT": 504,
+# Every gateway response type a REST API can send -> (status, title). Each gets its own problem+json template with
+# a static title and status: the RFC 9457 Problem schema golive publishes requires both, while API Gateway's
+# $context.error.messageString is null for some types and no template variable carries the status. Statuses
+# are AWS's defaults, except INTEGRATION_FAILURE, set to 502 (what a failed Lambda proxy call answers), so the
+# body's status and the HTTP status agree by construction. REQUEST_TOO_LARGE is answered before gateway responses
+# apply. DEFAULT_4XX/DEFAULT_5XX only catch a type AWS adds later.
+PROBLEM_RESPONSES: dict[str, tuple[int, str]] = {
+    "DEFAULT_4XX": (400, "Bad Request"), "DEFAULT_5XX": (500, "Internal Server Error"),
+    "ACCESS_DENIED": (403, "Forbidden"), "API_CONFIGURATION_ERROR": (500, "Internal Server Error"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "Internal Server Error"),
+    "AUTHORIZER_FAILURE": (500, "Internal Server Error"), "BAD_REQUEST_PARAMETERS": (400, "Bad Request"),
+    "BAD_REQUEST_BODY": (400, "Invalid request body"), "EXPIRED_TOKEN": (403, "Forbidden"),
+    "INTEGRATION_FAILURE": (502, "Bad Gateway"), "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
+    "INVALID_API_KEY": (403, "Forbidden"), "INVALID_SIGNATURE": (403, "Forbidden"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"), "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
+    "RESOURCE_NOT_FOUND": (404, "Not Found"), "THROTTLED": (429, "Too Many Requests"),
+    "UNAUTHORIZED": (401, "Unauthorized"), "UNSUPPORTED_MEDIA_TYPE": (415, "Unsupported Media Type"),
+    "WAF_FILTERED": (403, "Forbidden"),
 }
+_EXPLICIT_STATUS = {"INTEGRATION_FAILURE"}  # types whose StatusCode golive sets rather than inherits
+
 
 def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
     """API Gateway's own error answers as problem+json with golive's security headers (REST APIs)."""
@@ -26,13 +42,15 @@ def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
         headers["Access-Control-Allow-Origin"] = f"'{cors['origins'][0]}'"
         headers["Vary"] = "'Origin'"
     responses: dict[str, Any] = {}
-    for kind, status in PROBLEM_RESPONSES.items():
-        body = '{"type":"about:blank","title":$context.error.messageString,'
-        if status is not None:
-            body += f'"status":{status},'
+    for kind, (status, title) in PROBLEM_RESPONSES.items():
+        body = f'{{"type":"about:blank","title":{json.dumps(title)},"status":{status},'
         if kind.startswith("BAD_REQUEST"):
             body += '"detail":"$util.escapeJavaScript($context.error.validationErrorString)",'
+        elif kind == "ACCESS_DENIED":
+            body += '"detail":"$util.escapeJavaScript($context.error.message)",'  # says whether a deny was explicit
         body += '"requestId":"$context.requestId"}'
         responses[kind] = {"ResponseParameters": {"Headers": dict(headers)},
                            "ResponseTemplates": {"application/json": body}}
+        if kind in _EXPLICIT_STATUS:
+            responses[kind]["StatusCode"] = str(status)
     return responses

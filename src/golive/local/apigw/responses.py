@@ -142,6 +142,7 @@ def _render(template: str, response: GatewayResponse, request_id: str, validatio
     message = response.message
     values = {
         "$util.escapeJavaScript($context.error.validationErrorString)": json.dumps(validation_error)[1:-1],
+        "$util.escapeJavaScript($context.error.message)": json.dumps(message or "")[1:-1],
         "$context.error.validationErrorString": validation_error,
         "$context.error.messageString": "null" if message is None else json.dumps(message),
         "$context.error.message": "" if message is None else message,

@@ -413,3 +413,19 @@ def test_every_gateway_response_the_template_deploys_is_a_valid_problem(tmp_path
             document = json.loads(answer.body)
             check(document)
             assert document["title"] and document["status"] == answer.status, (kind, document)
+
+
+# 10. The access log masks what function logs mask.
+
+def test_the_access_log_masks_emails_in_paths_and_headers(users: Any, client: httpx.Client) -> None:
+    marker = f"hardening-{time.time_ns()}"
+    client.get("/users/ada.lovelace@example.com", headers={**bearer(dev_token()), "X-Request-ID": marker})
+    client.get("/users/grace.hopper%40example.com", headers={**bearer(dev_token()), "X-Request-ID": marker + "b"})
+    client.get("/nowhere", headers={"User-Agent": "bot (contact: alan.turing@example.com)"})
+    output = users.wait_for_output(r'"path":"/users/gr\*\*\*%40example\.com"')
+    users.wait_for_output(r'"userAgent":"bot \(contact: al\*\*\*@example\.com\)"')
+    access = [json.loads(line) for line in output.splitlines() if line.startswith('{"requestId"')]
+    assert any(record["path"] == "/users/ad***@example.com" for record in access)
+    for email in ("ada.lovelace@example.com", "grace.hopper%40example.com", "grace.hopper@example.com",
+                  "alan.turing@example.com"):
+        assert email not in output, f"{email} is in golive dev's output"

@@ -15,7 +15,9 @@ SENSITIVE_KEY = re.compile(
     r"|^pan$|cvv|cvc|api.?key|^cookie$|^set-cookie$|credential|private.?key",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*(@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+# "%40" too: an address in a URL path arrives percent-encoded (/users/ada%40example.com).
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-]{1,2})[A-Za-z0-9._%+-]*"
+                    r"((?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 _SSN = re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)")
 # Nine digits (with separators) is the shortest SSN or card number: a C-speed pre-check before the full patterns.
@@ -65,7 +67,7 @@ def mask_text(text: str) -> str:
     if text in _clean:
         return text
     original = text
-    if "@" in text:
+    if "@" in text or "%40" in text:
         text = _EMAIL.sub(_email, text)
     if len(text) >= 9 and _DIGIT_RUN.search(text):
         text = _SSN.sub(REDACTED, text)

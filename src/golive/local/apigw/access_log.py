@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from golive.local.output import write_soon
+from golive.observability.redaction import mask_text
 
 # Field order of every line; absent text values are "-" as in API Gateway, absent numbers null.
 FIELDS = ("requestId", "extendedRequestId", "ip", "sourceIp", "requestTime", "requestTimeEpoch", "httpMethod",
@@ -18,6 +19,10 @@ FIELDS = ("requestId", "extendedRequestId", "ip", "sourceIp", "requestTime", "re
 _NUMERIC = frozenset({"requestTimeEpoch", "status", "responseLength", "responseLatency", "integrationLatency",
                       "integrationStatus", "authorizerStatus", "authorizerLatency"})
 _DEFAULTS = {name: None if name in _NUMERIC else "-" for name in FIELDS}
+# Fields whose text comes from the caller (or from the function, about the caller's input): masked as function
+# logs are (emails, card numbers, SSNs), so GET /users/ada@example.com is not written down in the clear.
+_CALLER_TEXT = ("path", "userAgent", "principalId", "errorMessage", "validationErrorString",
+                "integrationErrorMessage", "authorizerError")
 
 
 class AccessLog:
@@ -36,6 +41,10 @@ class AccessLog:
             for name, value in values.items():
                 if value is None and name not in _NUMERIC:
                     record[name] = "-"
+        for name in _CALLER_TEXT:
+            value = record[name]
+            if value.__class__ is str and len(value) >= 9:  # shorter text holds no email, card or SSN
+                record[name] = mask_text(value)
         if self.enabled:
             write_soon(self.stream or sys.stdout, self._encode(record) + "\n")
         if self.callback is not None:

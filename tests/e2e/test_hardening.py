@@ -413,6 +413,12 @@ def test_every_gateway_response_the_template_deploys_is_a_valid_problem(tmp_path
             document = json.loads(answer.body)
             check(document)
             assert document["title"] and document["status"] == answer.status, (kind, document)
+    # Lambda's payload refusal reaches DEFAULT_4XX as API Gateway's 413 "Request Too Long": its body says 413.
+    too_long = rendered.render(GatewayResponse(413, b'{"message": "Request Too Long"}', [], "DEFAULT_4XX",
+                                               "Request Too Long"), "req-2")
+    document = json.loads(too_long.body)
+    check(document)
+    assert (too_long.status, document["status"], document["title"]) == (413, 413, "Request Too Long")
 
 
 # 10. The access log masks what function logs mask.
@@ -429,3 +435,77 @@ def test_the_access_log_masks_emails_in_paths_and_headers(users: Any, client: ht
     for email in ("ada.lovelace@example.com", "grace.hopper%40example.com", "grace.hopper@example.com",
                   "alan.turing@example.com"):
         assert email not in output, f"{email} is in golive dev's output"
+
+
+# 8, 9, 11. AWS's size limits: headers over 10,240 bytes, bodies Lambda cannot take, bodies over 10 MB.
+
+def raw_exchange(url: str, head: bytes, body: bytes = b"", timeout: float = 5.0) -> tuple[bytes, float]:
+    """Send bytes on a fresh connection; the whole answer (until the server closes) and when it began (s)."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(head + body)
+        chunks, first = [], None
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            first = first or time.monotonic() - started
+            chunks.append(chunk)
+    return b"".join(chunks), first or 0.0
+
+
+def test_a_declared_body_over_10_mb_is_413_as_soon_as_the_headers_are_read(users: Any) -> None:
+    head = (b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 20000000\r\n\r\n")
+    answer, _ = raw_exchange(users.url, head, timeout=5)  # no body is ever sent: a late 413 would time out
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert answer.endswith(b"\r\n\r\nHTTP content length exceeded 10485760 bytes."), answer[-200:]
+    assert b"connection: close" in answer.lower()
+
+
+def test_a_client_that_sends_the_whole_oversized_body_still_reads_the_413(users: Any) -> None:
+    response = httpx.post(f"{users.url}/users", content=b"x" * (10 * 1024 * 1024 + 1),
+                          headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 413
+    assert response.text == "HTTP content length exceeded 10485760 bytes."
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Big": "a" * 11_000},
+    {f"X-Header-{i}": "v" for i in range(2_000)},
+    {"X-Huge": "b" * 100_000},
+], ids=["one-11kb-header", "2000-headers", "one-100kb-header"])
+def test_request_line_and_headers_over_10240_bytes_are_431(users: Any, headers: dict[str, str]) -> None:
+    head = b"GET /users HTTP/1.1\r\nHost: localhost\r\n" + b"".join(
+        f"{name}: {value}\r\n".encode() for name, value in headers.items()) + b"\r\n"
+    answer, _ = raw_exchange(users.url, head)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert answer.endswith(b"\r\n\r\nHTTP header is larger than 10240 bytes."), answer[-200:]
+
+
+def test_headers_just_under_the_limit_are_served(client: httpx.Client) -> None:
+    response = client.get("/users", headers={**bearer(dev_token()), "X-Padding": "p" * 9_000})
+    assert response.status_code == 200, response.text
+
+
+def test_a_body_lambda_cannot_take_is_413_not_500(echo: Any, start_dev_server: Callable[..., Any],
+                                                  tmp_path: Path) -> None:
+    seven_mb = json.dumps({"blob": "z" * (7 * 1024 * 1024)})
+    http_api = httpx.post(f"{echo.url}/raw", content=seven_mb, headers={"Content-Type": "application/json"},
+                          timeout=30)
+    assert (http_api.status_code, http_api.json()) == (413, {"message": "Request Entity Too Large"})
+    (tmp_path / "failing").mkdir()
+    (tmp_path / "failing" / "golive.toml").write_text(FAILING_SERVICE)
+    (tmp_path / "failing" / "app.py").write_text(FAILING_APP)
+    rest = start_dev_server(tmp_path / "failing")
+    response = httpx.post(f"{rest.url}/items", content=seven_mb, headers={"Content-Type": "application/json"},
+                          timeout=30)
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-amzn-errortype"] == "BadRequestException"
+    body = response.json()
+    problem_validator()(body)
+    assert (body["status"], body["title"]) == (413, "Request Too Long")

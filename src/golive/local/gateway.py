@@ -43,10 +43,17 @@ from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.invocation import Invocation
 from golive.service.config import ServiceConfig
-from golive.service.quotas import LAMBDA_REQUEST_BYTES, LAMBDA_RESPONSE_BYTES, MAX_REQUEST_BYTES, integration_limit_s
+from golive.service.quotas import (
+    LAMBDA_REQUEST_BYTES,
+    LAMBDA_RESPONSE_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_REQUEST_BYTES,
+    integration_limit_s,
+)
 from golive.service.settings import api_settings, integration_timeout_s
 from golive.synth import request_time
 
+_DRAIN_S = 5.0  # how long a refused request's body is still read before the connection closes
 _PIPELINE_LIMIT = 16  # pipelined requests queued per connection before reading pauses
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -58,15 +65,15 @@ _PHRASES = {status: phrase.encode() for status, phrase in PHRASES.items()}
 class GatewayRequest:
     """One HTTP request as the server read it."""
 
-    __slots__ = ("body", "client_ip", "headers", "http_version", "keep_alive", "method", "server_port", "target",
-                 "too_large")
+    __slots__ = ("body", "client_ip", "headers", "headers_too_large", "http_version", "keep_alive", "method",
+                 "server_port", "target", "too_large")
 
     def __init__(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, *,
                  client_ip: str = "127.0.0.1", server_port: int = 0, http_version: str = "1.1",
-                 keep_alive: bool = True, too_large: bool = False) -> None:
+                 keep_alive: bool = True, too_large: bool = False, headers_too_large: bool = False) -> None:
         self.method, self.target, self.headers, self.body = method, target, headers, body
         self.client_ip, self.server_port, self.http_version = client_ip, server_port, http_version
-        self.keep_alive, self.too_large = keep_alive, too_large
+        self.keep_alive, self.too_large, self.headers_too_large = keep_alive, too_large, headers_too_large
 
 
 class _Exchange:
@@ -200,7 +207,9 @@ class Gateway:
                             userAgent=exchange.headers.get("user-agent") or "-", xrayTraceId=exchange.trace_root)
         reply: Reply | None
         try:
-            if request.too_large:
+            if request.headers_too_large:
+                reply = self._fail(exchange, gateway_response("REQUEST_HEADERS_TOO_LARGE", self.api_type))
+            elif request.too_large:
                 reply = self._fail(exchange, gateway_response("REQUEST_TOO_LARGE", self.api_type))
             else:
                 reply = self._front(exchange, epoch)
@@ -348,7 +357,7 @@ class Gateway:
             log["integrationStatus"] = 413
             log["integrationErrorMessage"] = (f"Lambda request payload size exceeded the maximum allowed payload "
                                               f"size ({LAMBDA_REQUEST_BYTES} bytes)")
-            return self._fail(exchange, gateway_response("INTEGRATION_REJECTED", self.api_type))
+            return self._fail(exchange, gateway_response("LAMBDA_REQUEST_TOO_LARGE", self.api_type))
         exchange.integration_started = time.perf_counter()
         try:
             invoked = self.lambdas.submit(route.function, payload, trace_id=exchange.lambda_trace,
@@ -460,7 +469,10 @@ class _Connection(asyncio.Protocol):
         self.headers: list[tuple[str, str]] = []
         self.body: list[bytes] = []
         self.size = 0
+        self.header_bytes = 0
         self.too_large = False
+        self.headers_too_large = False
+        self.refused = False  # answered from its headers alone: the rest of the message is read and dropped
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -483,21 +495,35 @@ class _Connection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self.header_bytes += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > MAX_HEADER_BYTES:
+            self.headers_too_large = True  # refused once the headers end; never held in memory meanwhile
+        else:
+            self.headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
+        # The request line counts too: method, a space, the target, a space, HTTP/1.1.
+        if self.header_bytes + len(self.parser.get_method()) + 10 > MAX_HEADER_BYTES:
+            self.headers_too_large = True
         for name, value in self.headers:
             lower = name.lower()
             if lower == "content-length" and value.strip().isdigit() and int(value) > MAX_REQUEST_BYTES:
                 self.too_large = True
-            elif lower == "expect" and value.lower() == "100-continue" and self.transport is not None:
+            elif lower == "expect" and value.lower() == "100-continue" and self.transport is not None \
+                    and not self.headers_too_large and not self.too_large:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if (self.too_large or self.headers_too_large) and not self.busy and not self.queue:
+            # Refused from the headers alone, as API Gateway's front door does: no waiting for a body it would
+            # drop. The answer closes the connection; what the client still sends is read and dropped.
+            self.refused = True
+            self._dispatch(b"")
 
     def on_body(self, body: bytes) -> None:
-        if self.too_large:
-            return  # read and dropped: the client gets its 413 once it has sent everything
+        if self.too_large or self.headers_too_large:
+            return  # read and dropped: refused already, or the client gets its 413 once it has sent everything
         self.size += len(body)
         if self.size > MAX_REQUEST_BYTES:
             self.too_large = True
@@ -506,11 +532,16 @@ class _Connection(asyncio.Protocol):
             self.body.append(body)
 
     def on_message_complete(self) -> None:
+        if not self.refused:
+            self._dispatch(b"".join(self.body))
+
+    def _dispatch(self, body: bytes) -> None:
         parser = self.parser
         request = GatewayRequest(parser.get_method().decode(), self.url.decode("latin-1"), self.headers,
-                                 b"".join(self.body), client_ip=self.client_ip, server_port=self.server_port,
-                                 http_version=parser.get_http_version(), keep_alive=parser.should_keep_alive(),
-                                 too_large=self.too_large)
+                                 body, client_ip=self.client_ip, server_port=self.server_port,
+                                 http_version=parser.get_http_version(),
+                                 keep_alive=parser.should_keep_alive() and not self.refused,
+                                 too_large=self.too_large, headers_too_large=self.headers_too_large)
         self.queue.append(request)
         if len(self.queue) > _PIPELINE_LIMIT and self.transport is not None and not self.paused:
             self.paused = True
@@ -574,8 +605,14 @@ class _Connection(asyncio.Protocol):
         lines.append(body)
         transport.write(b"".join(lines))
         if not keep_alive:
-            transport.close()
             self.closed = True
+            if self.refused and transport.can_write_eof():
+                # The client may still be sending the body: closing now would reset the connection and could
+                # destroy the answer before it is read. Half-close, drain, and close a little later.
+                transport.write_eof()
+                asyncio.get_running_loop().call_later(_DRAIN_S, transport.close)
+            else:
+                transport.close()
 
 
 async def listen(gateway: Gateway, host: str, port: int) -> asyncio.Server:

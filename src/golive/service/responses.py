@@ -28,6 +28,18 @@ PROBLEM_RESPONSES: dict[str, tuple[int, str]] = {
 _EXPLICIT_STATUS = {"INTEGRATION_FAILURE"}  # types whose StatusCode golive sets rather than inherits
 
 
+LAMBDA_TOO_LONG = "Request Too Long"
+
+
+def _problem_template(kind: str, status: int, title: str) -> str:
+    body = f'{{"type":"about:blank","title":{json.dumps(title)},"status":{status},'
+    if kind.startswith("BAD_REQUEST"):
+        body += '"detail":"$util.escapeJavaScript($context.error.validationErrorString)",'
+    elif kind == "ACCESS_DENIED":
+        body += '"detail":"$util.escapeJavaScript($context.error.message)",'  # says whether a deny was explicit
+    return body + '"requestId":"$context.requestId"}'
+
+
 def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
     """API Gateway's own error answers as problem+json with golive's security headers (REST APIs)."""
     from golive.security.headers import DEFAULT_HEADERS
@@ -43,12 +55,12 @@ def gateway_responses(settings: dict[str, Any]) -> dict[str, Any]:
         headers["Vary"] = "'Origin'"
     responses: dict[str, Any] = {}
     for kind, (status, title) in PROBLEM_RESPONSES.items():
-        body = f'{{"type":"about:blank","title":{json.dumps(title)},"status":{status},'
-        if kind.startswith("BAD_REQUEST"):
-            body += '"detail":"$util.escapeJavaScript($context.error.validationErrorString)",'
-        elif kind == "ACCESS_DENIED":
-            body += '"detail":"$util.escapeJavaScript($context.error.message)",'  # says whether a deny was explicit
-        body += '"requestId":"$context.requestId"}'
+        body = _problem_template(kind, status, title)
+        if kind == "DEFAULT_4XX":
+            # Lambda refusing a request over its 6 MB payload reaches the client as API Gateway's 413 "Request Too
+            # Long", a type of its own that only DEFAULT_4XX catches: the one 4xx whose status the body must pick.
+            body = (f'#if($context.error.message == "{LAMBDA_TOO_LONG}")'
+                    f'{_problem_template(kind, 413, LAMBDA_TOO_LONG)}#{{else}}{body}#end')
         responses[kind] = {"ResponseParameters": {"Headers": dict(headers)},
                            "ResponseTemplates": {"application/json": body}}
         if kind in _EXPLICIT_STATUS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from golive.service.config import ConfigError
@@ -41,12 +42,20 @@ _TABLE: dict[str, tuple[int, bytes, str | None, int, bytes]] = {
                             503, b'{"message":"Service Unavailable"}'),
     "REQUEST_TOO_LARGE": (413, b"HTTP content length exceeded 10485760 bytes.", None,
                           413, b'{"message":"Request Entity Too Large"}'),
+    # Request line plus headers over 10,240 bytes (API Gateway's quota), refused at the front door like the 413.
+    "REQUEST_HEADERS_TOO_LARGE": (431, b"HTTP header is larger than 10240 bytes.", None,
+                                  431, b'{"message":"Request Header Fields Too Large"}'),
+    # Under API Gateway's 10 MB but over Lambda's 6 MB request payload: API Gateway answers 413 for Lambda's
+    # RequestEntityTooLargeException, not a 5xx (REST as captured from a live stage, with BadRequestException).
+    "LAMBDA_REQUEST_TOO_LARGE": (413, b'{"message": "Request Too Long"}', "BadRequestException",
+                                 413, b'{"message":"Request Entity Too Large"}'),
     "API_CONFIGURATION_ERROR": (500, b'{"message": "Internal server error"}', "InternalServerErrorException",
                                 500, b'{"message":"Internal Server Error"}'),
 }
 
 # What $context.error.responseType reports for the types above that are golive's finer split of one AWS type.
-_AWS_TYPE = {"ACCESS_DENIED_EXPLICIT": "ACCESS_DENIED", "INTEGRATION_REJECTED": "INTEGRATION_FAILURE"}
+_AWS_TYPE = {"ACCESS_DENIED_EXPLICIT": "ACCESS_DENIED", "INTEGRATION_REJECTED": "INTEGRATION_FAILURE",
+             "LAMBDA_REQUEST_TOO_LARGE": "DEFAULT_4XX"}
 
 
 class GatewayResponse:
@@ -97,7 +106,7 @@ def www_authenticate(error: str, description: str, scope: str = "") -> tuple[str
 
 
 # Types API Gateway answers from its front door, before gateway responses apply (a custom 413 is ignored).
-_NOT_CUSTOMISABLE = frozenset({"REQUEST_TOO_LARGE"})
+_NOT_CUSTOMISABLE = frozenset({"REQUEST_TOO_LARGE", "REQUEST_HEADERS_TOO_LARGE"})
 
 
 class TemplateResponses:
@@ -137,9 +146,13 @@ class TemplateResponses:
         return GatewayResponse(status, body, headers, response.response_type, response.message)
 
 
+_IF_MESSAGE = re.compile(r'#if\(\$context\.error\.message == "([^"]*)"\)(.*?)#\{else\}(.*?)#end', re.DOTALL)
+
+
 def _render(template: str, response: GatewayResponse, request_id: str, validation_error: str) -> str:
     """The few VTL expressions gateway response templates use."""
     message = response.message
+    template = _IF_MESSAGE.sub(lambda m: m.group(2) if message == m.group(1) else m.group(3), template)
     values = {
         "$util.escapeJavaScript($context.error.validationErrorString)": json.dumps(validation_error)[1:-1],
         "$util.escapeJavaScript($context.error.message)": json.dumps(message or "")[1:-1],

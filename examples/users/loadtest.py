@@ -13,8 +13,8 @@ Against golive dev, tokens are minted with golive.toml's development secret: eac
 itself up. Against a deployed stage pass an admin token from the identity provider (--token or
 USERS_LOADTEST_TOKEN): journeys then create users as an admin would. Either way the users it made are deleted at
 the end (--keep leaves them). Only the URL given is ever called. Keep --rate under the stage's throttling
-(golive.toml [api.throttling], 50 req/s for this service) unless throttling is what you want to see: 429s count
-as errors.
+(golive.toml [api.throttling], 50 req/s per method for this service) unless throttling is what you want to see:
+429s count as errors.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def test_rest_api_stage_logs_metrics_throttles_and_traces_every_method(users):
     assert settings[("/*", "*")]["MetricsEnabled"] is True
     assert settings[("/*", "*")]["ThrottlingRateLimit"] == 200
     assert settings[("/~1users", "POST")]["ThrottlingRateLimit"] == 20  # the route's own throttle
-    assert settings[("/~1users~1{id}", "GET")]["ThrottlingBurstLimit"] == 400
+    assert settings[("/~1users~1{id}", "GET")]["ThrottlingBurstLimit"] == 50
     assert len(settings) == 1 + len(USERS_ROUTES)
 
 
@@ -363,15 +363,15 @@ def test_functions_get_the_cors_origins_in_aws_as_they_do_locally(tmp_path):
 def test_aliases_mean_the_same_in_the_template_as_in_the_local_gateway(tmp_path):
     service = copy_service("users_like", tmp_path)
     text = (service / "golive.toml").read_text()
-    assert "throttling = { rate = 200, burst = 400 }" in text and '[auth]\ntype = "jwt"' in text
+    assert "throttling = { rate = 200, burst = 50 }" in text and '[auth]\ntype = "jwt"' in text
     (service / "golive.toml").write_text(text.replace("throttling = {", "throttle = {")
                                          .replace('[auth]\ntype = "jwt"', '[auth]\ntype = "jwt"\nttl = 60'))
     config = load_config(service)
-    assert config.api["throttling"] == {"rate": 200, "burst": 400} and "throttle" not in config.api
+    assert config.api["throttling"] == {"rate": 200, "burst": 50} and "throttle" not in config.api
     assert config.auth["cache_ttl"] == 60
     rendered = json.dumps(render(service))
     assert re.findall(r'"ReauthorizeEvery": (\d+)', rendered) == ["60"]  # the alias no longer falls back to 300
-    assert Throttler(api_settings(config)).stage == (200.0, 400)  # the local gateway reads the same limits
+    assert Throttler(api_settings(config)).stage == (200.0, 50)  # the local gateway reads the same limits
 
 
 def test_a_key_and_its_alias_with_different_values_are_refused_with_one_line(tmp_path):

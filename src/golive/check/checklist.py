@@ -309,10 +309,10 @@ def throttling(ctx: Context) -> Outcome:
     methods = _methods(ctx)
     if not methods:
         return _no_api(ctx) or (NA, [], "no API methods found")
-    evidence, missing = [], []
+    evidence, missing, overloads = [], [], []
     for method in methods:
         api = ctx.model.apis.get(method.api)
-        found = None
+        found, limits = None, None
         for where, stage in _stages(api) if api else []:
             if method.kind == "rest":
                 for index, s in enumerate(_method_settings(stage)):
@@ -322,6 +322,7 @@ def throttling(ctx: Context) -> Outcome:
                     if (path, verb) in (("/*", "*"), (_encode(method.path), method.method)):
                         found = (f"{where}.MethodSettings[{index}] {text(s['ThrottlingRateLimit'])} rps, burst "
                                  f"{text(s['ThrottlingBurstLimit'])}")
+                        limits = s
                         if path != "/*":
                             break
             else:
@@ -331,15 +332,37 @@ def throttling(ctx: Context) -> Outcome:
                     if s.get("ThrottlingRateLimit") is not None and s.get("ThrottlingBurstLimit") is not None:
                         found = f"{where}.{label} {text(s['ThrottlingRateLimit'])} rps, burst " \
                                 f"{text(s['ThrottlingBurstLimit'])}"
+                        limits = s
                         break
         if found:
             evidence.append(f"{method.key}: {found}")
+            problem = _overload(ctx, method, limits or {})
+            if problem and problem not in overloads:
+                overloads.append(problem)
         else:
             missing.append(method.key)
     if missing:
         return FAIL, [f"no throttle (the account-wide 10,000 rps default applies): {', '.join(missing)}", *evidence], \
             "one client can exhaust the whole region's limit"
+    if overloads:
+        return FAIL, [*overloads, *evidence], "overload would be answered 500 (Lambda throttled), not 429"
     return PASS, evidence, ""
+
+
+def _overload(ctx: Context, method: Method, limits: dict[str, Any]) -> str | None:
+    """The throttle against the reserved concurrency of the function behind the method (when both are numbers)."""
+    from golive.service.capacity import overload
+
+    function = ctx.model.functions.get(method.function or "")
+    if function is None:
+        return None
+    try:
+        rate, burst = float(limits["ThrottlingRateLimit"]), int(limits["ThrottlingBurstLimit"])
+        reserve = int(function.properties["ReservedConcurrentExecutions"])
+    except (KeyError, TypeError, ValueError):
+        return None  # no reserve (the unreserved pool) or a parameter: nothing to compare
+    problem = overload(rate, burst, reserve, function.timeout or 3.0)
+    return f"{function.logical}: {problem}" if problem else None
 
 
 def _web_acls(ctx: Context) -> dict[str, dict[str, Any]]:
@@ -659,7 +682,8 @@ ITEMS: list[Item] = [
     Item("observability.tags", "Tags for team, feature and cost centre",
          "tag every taggable resource with team and cost-centre keys ([tags] in golive.toml)", tags),
     Item("security.throttling", "A sensible rate limit on every method",
-         "set ThrottlingRateLimit/ThrottlingBurstLimit in MethodSettings (/* * and per method) or route throttle=",
+         "set ThrottlingRateLimit/ThrottlingBurstLimit in MethodSettings (/* * and per method) or route throttle=, "
+         "with a burst no larger than the function's reserved concurrency ([api.throttling] burst in golive.toml)",
          throttling),
     Item("security.waf_rate_limit", "WAF with an IP rate-based rule",
          "associate a WAFv2 web ACL with a RateBasedStatement (AggregateKeyType IP) to the stage", waf_rate_limit),

@@ -12,6 +12,7 @@ from golive.deploy.cfn import checkov_skip, get_att, logical_id, ref, sub, tag_l
 from golive.deploy.functions import add_log_group
 from golive.deploy.schemas import to_draft4
 from golive.deploy.service import DeployRoute, function_id
+from golive.service.capacity import overload
 from golive.service.config import ConfigError
 from golive.service.responses import gateway_responses
 from golive.service.settings import api_settings, integration_timeout_s, number
@@ -83,6 +84,12 @@ def route_throttle(b: Builder, route: DeployRoute) -> tuple[float, int]:
     where = f"route {route.key} throttle"
     rate = number(where, throttle, "rate", settings["rate"], 1, 1_000_000)
     burst = int(number(where, throttle, "burst", settings["burst"], 1, 1_000_000))
+    function = b.service.config.functions.get(route.function)
+    if function is not None:
+        problem = overload(rate, burst, function.reserved_concurrency or function.concurrency, function.timeout)
+        note = f"function {route.function}: {problem}"
+        if problem and note not in b.notes:
+            b.notes.append(note)
     return rate, burst
 
 

@@ -32,12 +32,12 @@ def test_a_stage_overrides_memory_concurrency_throttling_retention_waf_and_alarm
     prod = _template(tmp_path, str(EXAMPLE_USERS), "--stage", "prod")
     dev_fn, prod_fn = (t["Resources"]["ApiFunction"]["Properties"] for t in (dev, prod))
     assert (dev_fn["MemorySize"], dev_fn["ReservedConcurrentExecutions"]) == (256, 5)
-    assert (prod_fn["MemorySize"], prod_fn["ReservedConcurrentExecutions"]) == (512, 20)
+    assert (prod_fn["MemorySize"], prod_fn["ReservedConcurrentExecutions"]) == (512, 100)
     assert dev_fn["Environment"]["Variables"]["GOLIVE_STAGE"] == "dev"
     dev_api, prod_api = (t["Resources"]["Api"]["Properties"] for t in (dev, prod))
     assert dev_api["StageName"] == "dev" and prod_api["StageName"] == "prod"
     default = dev_api["MethodSettings"][0]
-    assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (10, 20)
+    assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (5, 5)
     assert prod_api["MethodSettings"][0]["ThrottlingRateLimit"] == 50
     assert dev["Resources"]["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == 30
     assert prod["Resources"]["ApiAccessLogGroup"]["Properties"]["RetentionInDays"] == 365

@@ -44,7 +44,7 @@ def test_powertools_rest_resolver_app(clouds: dict[str, Cloud]) -> None:
     # gateway responses golive template deploys (problem+json).
     unknown = cloud.get("/customers")
     assert (unknown.status, unknown.headers["x-amzn-errortype"]) == (403, "MissingAuthenticationTokenException")
-    assert unknown.json() == {"type": "about:blank", "title": "Missing Authentication Token",
+    assert unknown.json() == {"type": "about:blank", "title": "Missing Authentication Token", "status": 403,
                               "requestId": unknown.headers["x-amzn-requestid"]}
     record = cloud.access_record(request_id(order))
     assert (record["routeKey"], record["resourcePath"], record["functionName"]) == (

@@ -44,9 +44,7 @@ audience = "%(audience)s"
 jwks_url = "%(jwks)s"
 dev_secret = "%(secret)s"
 routes = ["GET /me", "GET /admin"]
-
-[dev]
-verify_identity_provider = true   # the JWKS on loopback stands for the identity provider
+dev_verify_identity_provider = true   # the JWKS on loopback stands for the identity provider
 
 [functions.api]
 handler = "app.handler"

@@ -158,7 +158,7 @@ handler = app.handler
 
 def provider_service(root: Path, provider: Provider, *, ask: bool) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    dev = "[dev]\nverify_identity_provider = true\n" if ask else ""
+    dev = "dev_verify_identity_provider = true\n" if ask else ""
     (root / "golive.toml").write_text(PROVIDER_SERVICE.format(issuer=AUTH["issuer"], audience=AUTH["audience"],
                                                               jwks=provider.url, secret=AUTH["dev_secret"], dev=dev))
     (root / "app.py").write_text(PROVIDER_APP)

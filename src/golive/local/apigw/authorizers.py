@@ -258,7 +258,7 @@ class JWTAuthorizer(Authorizer):
             token = token[7:].strip()
         if self.remote_keys and not self.keys_allowed and _algorithm(token) != "HS256":
             return self._unauthorized("invalid_token", "golive dev verifies development tokens (golive token) only; "
-                                      "set [dev] verify_identity_provider = true to fetch the issuer's keys")
+                                      "set [auth] dev_verify_identity_provider = true to fetch the issuer's keys")
         try:
             if self.remote_keys:
                 claims = await asyncio.to_thread(self.verifier.verify, token)
@@ -304,8 +304,7 @@ def _algorithm(token: str) -> str:
 def _dev_remote_jwks(config: ServiceConfig) -> bool:
     import os
 
-    dev = config.raw.get("dev") or {}
-    asked = isinstance(dev, dict) and dev.get("verify_identity_provider") is True
+    asked = config.auth.get("dev_verify_identity_provider") is True  # beside dev_secret: development only
     return asked or os.environ.get("GOLIVE_DEV_VERIFY_IDENTITY_PROVIDER", "") in ("1", "true", "yes")
 
 

@@ -14,6 +14,7 @@ __all__ = ["COMMANDS", "CLIError", "main"]
 
 # name -> (module, one-line help). Modules load only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("golive.commands.init", "create a new service that runs, passes its tests and the go-live audit"),
     "dev": ("golive.commands.dev", "run the service locally on http://127.0.0.1:3000"),
     "invoke": ("golive.commands.invoke", "send one event through the handler and print the result and logs"),
     "routes": ("golive.commands.routes", "list the service's routes"),

@@ -201,6 +201,16 @@ class TestClient:
         return self.request("DELETE", path, **kw)
 
 
+def token(sub: str, *, roles: Iterable[str] = (), scopes: Iterable[str] = (), ttl: int = 3600,
+          service_dir: str | os.PathLike[str] = ".") -> str:
+    """A development JWT for the service in service_dir, as `golive token` mints it: what `golive dev` accepts (for
+    end-to-end tests over HTTP; TestClient.from_service(...).token does the same for in-process tests)."""
+    from golive.commands.token import mint_token
+    from golive.service.config import load_config
+
+    return mint_token(load_config(service_dir), sub, roles=roles, scopes=scopes, ttl=ttl)
+
+
 def _function_name(config: Any, wanted: str | None) -> str:
     names = list(config.functions)
     if wanted:

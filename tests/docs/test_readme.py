@@ -101,3 +101,13 @@ def test_readme_example_rejects_bad_input_and_foreign_tokens(service: Path) -> N
 def test_token_needs_a_service() -> None:
     with pytest.raises(RuntimeError, match="from_service"):
         TestClient(lambda event, context: {"statusCode": 200}).token("ada")
+
+
+def test_readme_command_table_is_the_clis_own() -> None:
+    from golive.cli import command_table
+
+    text = README.read_text()
+    start = text.index("| command | does |")
+    assert text[start:start + len(command_table())] == command_table(), (
+        "README's command table differs from the commands' --help; regenerate it with "
+        "python -c 'import golive.cli as c; print(c.command_table())'")

@@ -126,6 +126,17 @@ def test_invoke_unknown_function_or_missing_service(tmp_path: Path) -> None:
     assert "does not exist" in stderr
 
 
+def test_argparse_mistakes_are_one_line_too() -> None:
+    stderr = assert_one_line_error(golive("token", str(NOTES)), "token")
+    assert "the following arguments are required: --sub" in stderr and "(see golive token --help)" in stderr
+    stderr = assert_one_line_error(golive("dev", "--port", "x"), "dev")
+    assert "invalid int value: 'x'" in stderr
+    stderr = assert_one_line_error(golive("invoke", "--kind", "v9"), "invoke")
+    assert "invalid choice: 'v9'" in stderr
+    done = golive("deploy")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "invalid choice: 'deploy'" in done.stderr
+
+
 # -- routes ------------------------------------------------------------------------------------------------------
 def test_routes_table() -> None:
     done = golive("routes", str(NOTES))

@@ -72,7 +72,7 @@ def test_text_console_one_line_per_request_with_its_logs_beneath() -> None:
     dev = Dev("text")
     try:
         banner = dev.wait_for(r"One line per request follows")
-        assert "1 function (api)" in banner
+        assert "1 function (api) + the JWT authorizer function 'authorizer' (golive's" in banner
         token = mint("--sub", "ada")
         with httpx.Client(base_url=dev.url, timeout=10) as client:
             created = client.post("/notes", json={"title": "console"}, headers={"Authorization": f"Bearer {token}"})

@@ -132,7 +132,7 @@ class TestClient:
         if self.config is None:
             raise RuntimeError("token() needs the service's golive.toml: build the client with "
                                "TestClient.from_service(DIR)")
-        from golive.commands.token import mint_token
+        from golive.service.tokens import mint_token
 
         with _applied(self.environment):
             return mint_token(self.config, sub, roles=roles, scopes=scopes, ttl=ttl)
@@ -205,8 +205,8 @@ def token(sub: str, *, roles: Iterable[str] = (), scopes: Iterable[str] = (), tt
           service_dir: str | os.PathLike[str] = ".") -> str:
     """A development JWT for the service in service_dir, as `golive token` mints it: what `golive dev` accepts (for
     end-to-end tests over HTTP; TestClient.from_service(...).token does the same for in-process tests)."""
-    from golive.commands.token import mint_token
     from golive.service.config import load_config
+    from golive.service.tokens import mint_token
 
     return mint_token(load_config(service_dir), sub, roles=roles, scopes=scopes, ttl=ttl)
 

@@ -145,7 +145,7 @@ def _banner(config: ServiceConfig, routes: list[Any], functions: list[str], url:
         f"  curl -s {_example_url(url, routes, public=True)}",
     ]
     if config.auth and config.auth.get("type", "jwt") == "jwt":
-        from golive.commands.token import mint_token
+        from golive.service.tokens import mint_token
 
         token = mint_token(config, DEV_TOKEN_SUBJECT, roles=["admin"], ttl=DEV_TOKEN_TTL)
         lines += [

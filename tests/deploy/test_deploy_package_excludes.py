@@ -10,7 +10,7 @@ SHIPPED = ["handler.py", "app/__init__.py", "app/routes.py", "app/data.json"]
 LEFT_OUT = ["golive.toml", "template.yaml", "samconfig.toml", "openapi.json", "openapi.yaml",
             "events/get-user.json", "events/nested/post.json", ".golive/users.db", "tests/test_api.py",
             "test_smoke.py", "app/routes_test.py", "conftest.py", "pytest.ini", "pyproject.toml", "README.md",
-            "requirements.txt", ".env", "dist/svc.zip", "app/__pycache__/routes.cpython-312.pyc"]
+            "requirements.txt", ".env", ".gitignore", "dist/svc.zip", "app/__pycache__/routes.cpython-312.pyc"]
 
 
 def test_generated_and_local_files_stay_out_of_the_zip(tmp_path: Path) -> None:

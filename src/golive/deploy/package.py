@@ -26,7 +26,7 @@ DEFAULT_EXCLUDES = ["golive.toml", "conftest.py", "locustfile*.py", "*.md", "Mak
                     # generated beside the service, and local tooling: sample events may hold dev tokens
                     "template.yaml", "template.yml", "template.json", "samconfig.toml", "openapi.json",
                     "openapi.yaml", "openapi.yml", "events/*", "test_*.py", "*_test.py", "pytest.ini",
-                    "pyproject.toml", "setup.cfg", "tox.ini", ".golive/*"]
+                    "pyproject.toml", "setup.cfg", "tox.ini", ".golive/*", ".git*"]
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same inputs, same zip bytes

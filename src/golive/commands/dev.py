@@ -28,7 +28,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-format", choices=("text", "json"),
                         help="text: one line per request with its function's logs beneath (the default on a "
                              "terminal); json: the raw access-log and function lines, for machines (the default "
-                             "otherwise)")
+                             "otherwise; the local cloud only: --in-process prints as before)")
     parser.add_argument("--in-process", action="store_true",
                         help="run handlers inside this process (fastest start; no worker processes, no gateway "
                              "emulation: no throttling, authorizers, timeouts or memory limits)")

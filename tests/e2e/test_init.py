@@ -32,6 +32,7 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     result = golive("init", "notes", "--template", request.param, cwd=home)
     assert result.returncode == 0, result.stderr
     assert "golive init: created notes" in result.stdout and "cd notes && golive dev" in result.stdout
+    assert (home / "notes" / ".github" / "workflows" / "golive.yml").is_file()  # not in a repository: its own CI
     return home / "notes"
 
 
@@ -40,7 +41,7 @@ def test_the_new_service_passes_its_own_tests(service: Path) -> None:
                             text=True, cwd=service, env=clean_env(), timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
-    assert not (service / ".golive").exists()  # its tests keep their data in temporary folders
+    assert not list(service.glob(".golive/users.db*"))  # its tests keep the service's data in temporary folders
 
 
 def test_the_new_service_serves_under_golive_dev(service: Path, start_dev_server, tmp_path: Path) -> None:
@@ -95,7 +96,7 @@ DYNAMO_JOURNEY = textwrap.dedent("""
     assert client.get("/health").json()["checks"]["store"]["status"] == "ok"
     assert client.delete("/users/ada", token=admin).status == 204
     assert client.get("/users/ada", token=admin).status == 404
-    assert not os.path.exists(".golive")
+    assert not os.path.exists(".golive/users.db")
     print("journey ok")
 """)
 

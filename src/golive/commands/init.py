@@ -88,25 +88,31 @@ def run(args: argparse.Namespace) -> int:
             target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CLIError(f"cannot write {exc.filename or root} ({exc.strerror or exc}); pick a writable folder") from None
-    _publish_openapi(root)
+    _golive(root, "openapi", str(root), "-o", str(root / "openapi.json"))
+    workflow = root / ".github" / "workflows" / "golive.yml"
+    in_repository = any((folder / ".git").exists() for folder in (root.resolve(), *root.resolve().parents))
+    written = len(files) + 1
+    if not in_repository and not workflow.exists():  # inside a repository, its own CI is the user's to change
+        _golive(root, "ci", str(root), "-o", str(workflow))
+        written += 1
     where = os.path.relpath(root)
     go = "" if where == "." else f"cd {where} && "
-    print(f"golive init: created {name} ({args.template} template) in {where}: {len(files) + 1} files")
+    print(f"golive init: created {name} ({args.template} template) in {where}: {written} files")
     print(f"next: {go}golive dev      # serves it on http://127.0.0.1:3000")
     print("      pytest           # its tests: in process, over HTTP and against openapi.json")
     print("      golive check     # the go-live audit")
+    if in_repository:
+        print("      golive ci        # writes the repository's CI workflow: tests, audit, deploy, verify")
     return 0
 
 
-def _publish_openapi(root: Path) -> None:
-    """openapi.json, as `golive openapi -o openapi.json` writes it, in a fresh process: the new handler is imported
-    there, not into this one."""
+def _golive(root: Path, *args: str) -> None:
+    """A golive command on the new service, in a fresh process: the new handler is imported there, not here."""
     from golive.cli import CLIError
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
-    result = subprocess.run([sys.executable, "-m", "golive.cli", "openapi", str(root), "-o",
-                             str(root / "openapi.json")], capture_output=True, text=True, env=env, timeout=120,
-                            check=False)
+    result = subprocess.run([sys.executable, "-m", "golive.cli", *args], capture_output=True, text=True, env=env,
+                            timeout=120, check=False)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise CLIError(f"the new service does not load ({last}); report this as a golive bug")

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from golive.commands import CLIError
 from golive.service.config import ConfigError
@@ -14,6 +15,7 @@ __all__ = ["COMMANDS", "CLIError", "main"]
 
 # name -> (module, one-line help). Modules load only when their command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("golive.commands.init", "create a new service that runs, passes its tests and the go-live audit"),
     "dev": ("golive.commands.dev", "run the service locally on http://127.0.0.1:3000"),
     "invoke": ("golive.commands.invoke", "send one event through the handler and print the result and logs"),
     "routes": ("golive.commands.routes", "list the service's routes"),
@@ -31,8 +33,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error style: one line saying what is wrong and where the usage is, exit status 2
+    (argparse itself prints the whole usage block first). Subcommand parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="golive", description="Production-ready HTTP APIs on AWS Lambda.")
+    parser = _Parser(prog="golive", description="Production-ready HTTP APIs on AWS Lambda.")
     parser.add_argument("--version", action="version", version="golive 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
@@ -46,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(command_parser)
         command_parser.set_defaults(run=module.run)
     return parser
+
+
+def command_table() -> str:
+    """The README's command table, from each command's own usage and help (tests/docs checks they agree)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    rows = ["| command | does |", "|---|---|"]
+    for name, command_parser in sub.choices.items():
+        usage = " ".join(command_parser.format_usage().removeprefix("usage: ").split()).replace("[-h] ", "")
+        rows.append(f"| `{usage.replace('|', chr(92) + '|')}` | {COMMANDS[name][1]} |")  # \| inside a table cell
+    return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,9 @@ import base64
 import contextlib
 import io
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from golive.synth import LambdaContext, build_event
@@ -79,6 +81,73 @@ class TestClient:
         self.function_name = function_name
         self.capture = capture
         self.default_headers: dict[str, str] = {}
+        self.environment: dict[str, str] = {}  # applied around every call (from_service: golive.toml's)
+        self.config: Any = None  # the ServiceConfig, with from_service
+        self.state_dir: Path | None = None
+        self._temporary: Any = None
+
+    @classmethod
+    def from_service(cls, service_dir: str | os.PathLike[str] = ".", *, function: str | None = None,
+                     state_dir: str | os.PathLike[str] | None = None, kind: str | None = None) -> TestClient:
+        """A client for the function golive.toml in service_dir declares (the only one, else `api`), set up as
+        `golive dev` sets it up: its [functions.*.environment], the service variables, and the dev secret with
+        [auth]'s issuer and audience (GOLIVE_JWT_*), so `client.token(...)` mints tokens the app accepts. The
+        payload follows [api] type (REST: v1, HTTP: v2) and the stage is [api] stage.
+
+        State (golive.state, GOLIVE_STATE_DIR) goes to a new temporary folder unless state_dir is given: every
+        client starts empty and the service's own .golive/ is never touched. As in `golive dev`, a variable
+        already set in this process's environment wins over golive.toml (GOLIVE_STATE_DIR excepted)."""
+        import sys
+        import tempfile
+
+        from golive.service.config import load_config
+        from golive.service.loading import load_handler
+
+        config = load_config(service_dir)
+        name = _function_name(config, function)
+        spec = config.functions[name]
+        temporary = None
+        if state_dir is None:
+            temporary = tempfile.TemporaryDirectory(prefix=f"golive-{config.service}-state-")
+            state_dir = temporary.name
+        environment = {key: os.environ.get(key, value) for key, value in config.local_environment(spec).items()}
+        environment["GOLIVE_STATE_DIR"] = str(state_dir)
+        # A module of that name from another service (two services in one test run): import this one instead.
+        cached = sys.modules.get(spec.module)
+        if cached is not None and not str(getattr(cached, "__file__", "") or "").startswith(str(config.root)):
+            del sys.modules[spec.module]
+        with _applied(environment):
+            handler = load_handler(config, spec, apply_env=False)
+        client = cls(handler, kind=kind or ("v1" if config.api_type == "rest" else "v2"), stage=config.stage,
+                     function_name=f"{config.service}-{name}")
+        client.environment = environment
+        client.config = config
+        client.state_dir = Path(state_dir)
+        client._temporary = temporary
+        return client
+
+    def token(self, sub: str, *, roles: Iterable[str] = (), scopes: Iterable[str] = (), ttl: int = 3600) -> str:
+        """A development JWT for sub (HS256 with the service's dev secret, its issuer and audience), the same
+        `golive token` mints; only with from_service."""
+        if self.config is None:
+            raise RuntimeError("token() needs the service's golive.toml: build the client with "
+                               "TestClient.from_service(DIR)")
+        from golive.service.tokens import mint_token
+
+        with _applied(self.environment):
+            return mint_token(self.config, sub, roles=roles, scopes=scopes, ttl=ttl)
+
+    def close(self) -> None:
+        """Remove the temporary state folder (from_service)."""
+        if self._temporary is not None:
+            self._temporary.cleanup()
+            self._temporary = None
+
+    def __enter__(self) -> TestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def request(self, method: str, path: str, *, json_body: Any = None, body: bytes | str | None = None,
                 headers: dict[str, str] | None = None, query: dict[str, Any] | None = None,
@@ -102,11 +171,12 @@ class TestClient:
     def invoke(self, event: dict[str, Any], context: Any = None) -> TestResponse:
         """Send a ready-made event (for example one copied from AWS's documentation)."""
         context = context or LambdaContext(self.function_name)
-        if not self.capture:
-            return TestResponse(self.handler(event, context), [], event)
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            result = self.handler(event, context)
+        with _applied(self.environment):
+            if not self.capture:
+                return TestResponse(self.handler(event, context), [], event)
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                result = self.handler(event, context)
         return TestResponse(result, buffer.getvalue().splitlines(), event)
 
     def get(self, path: str, **kw: Any) -> TestResponse:
@@ -129,3 +199,44 @@ class TestClient:
 
     def delete(self, path: str, **kw: Any) -> TestResponse:
         return self.request("DELETE", path, **kw)
+
+
+def token(sub: str, *, roles: Iterable[str] = (), scopes: Iterable[str] = (), ttl: int = 3600,
+          service_dir: str | os.PathLike[str] = ".") -> str:
+    """A development JWT for the service in service_dir, as `golive token` mints it: what `golive dev` accepts (for
+    end-to-end tests over HTTP; TestClient.from_service(...).token does the same for in-process tests)."""
+    from golive.service.config import load_config
+    from golive.service.tokens import mint_token
+
+    return mint_token(load_config(service_dir), sub, roles=roles, scopes=scopes, ttl=ttl)
+
+
+def _function_name(config: Any, wanted: str | None) -> str:
+    names = list(config.functions)
+    if wanted:
+        if wanted not in config.functions:
+            raise ValueError(f"no function {wanted!r} in golive.toml; choose one of: {', '.join(names)}")
+        return wanted
+    if len(names) == 1:
+        return names[0]
+    if "api" in config.functions:
+        return "api"
+    raise ValueError(f"the service has several functions ({', '.join(names)}); pass function=NAME")
+
+
+@contextlib.contextmanager
+def _applied(environment: dict[str, str]) -> Iterator[None]:
+    """os.environ with these variables set for the block, as the function's environment would hold them."""
+    if not environment:
+        yield
+        return
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

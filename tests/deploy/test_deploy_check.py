@@ -247,11 +247,11 @@ def test_a_service_missing_tests_fails_those_items_and_levels_decide_the_exit(tm
 @pytest.mark.parametrize(("args", "message"), [
     (["--template", "/nonexistent/template.yaml"], "does not exist"),
     (["--template", str(FIXTURES / "users_like" / "handler.py")], "not"),
-    ([], "pass a SERVICE_DIR"),
+    ([], "no golive.toml in ."),  # SERVICE_DIR defaults to the current folder, which has none here
     (["--min-score", "101", "--template", str(FIXTURES / "plain_rest.yaml")], "--min-score must be between"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args, message):
-    result = golive("check", *args)
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    result = golive("check", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
 

@@ -50,6 +50,42 @@ def test_invoke_prints_the_result_on_stdout_and_logs_on_stderr(tmp_path: Path) -
     assert any(record.get("message") == "request completed" and record["status"] == 200 for record in logs)
 
 
+def test_invoke_builds_the_event_from_a_request() -> None:
+    token = golive("token", str(NOTES), "--sub", "ada").stdout.strip()
+    done = golive("invoke", "--method", "POST", "--path", "/notes", "--json", '{"title": "shell"}',
+                  "--token", token, cwd=NOTES)  # SERVICE_DIR defaults to the current folder
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["statusCode"] == 201 and result["headers"]["Location"] == "/notes/1"
+    assert json.loads(result["body"]) == {"id": "1", "owner": "ada", "title": "shell"}
+
+    done = golive("invoke", str(NOTES), "--method", "GET", "--path", "/env?q=1&q=2", "-H", "X-Multi: a")
+    body = json.loads(json.loads(done.stdout)["body"])
+    assert body["stage"] == "dev" and body["query"] == {"q": ["1", "2"]} and body["multi_header"] == ["a"]
+    assert body["resource"] == "/env" and body["function"] == "notes-api"
+
+    done = golive("invoke", str(NOTES), "--method", "GET", "--path", "/notes/7", "--kind", "v2", "--token", token)
+    assert json.loads(done.stdout)["statusCode"] == 404  # payload v2, through the same route table
+    assert json.loads(golive("invoke", str(NOTES), "--method", "GET", "--path", "/notes").stdout)["statusCode"] == 401
+
+
+def test_invoke_request_options_are_checked_in_one_line(tmp_path: Path) -> None:
+    stderr = assert_one_line_error(golive("invoke", str(NOTES), "--method", "POST", "--path", "/notes",
+                                          "--json", "{oops"), "invoke")
+    assert "--json is not valid JSON" in stderr
+    stderr = assert_one_line_error(golive("invoke", str(NOTES), "--method", "GET", "--path", "notes"), "invoke")
+    assert "must start with /" in stderr
+    stderr = assert_one_line_error(golive("invoke", str(NOTES), "--method", "GET", "--path", "/", "-H", "nocolon"),
+                                   "invoke")
+    assert "'NAME: VALUE'" in stderr
+    stderr = assert_one_line_error(golive("invoke", str(NOTES)), "invoke")
+    assert "--method and --path" in stderr and "--event FILE" in stderr
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+    stderr = assert_one_line_error(golive("invoke", str(NOTES), "--event", str(event), "--method", "GET"), "invoke")
+    assert "do not mix" in stderr
+
+
 def test_invoke_reads_the_event_from_stdin() -> None:
     event = build_event("v2", "GET", "/health")
     done = golive("invoke", str(NOTES), "--event", "-", stdin=json.dumps(event))
@@ -88,6 +124,17 @@ def test_invoke_unknown_function_or_missing_service(tmp_path: Path) -> None:
     assert "no function 'nope'" in stderr and "api" in stderr
     stderr = assert_one_line_error(golive("invoke", str(tmp_path / "missing"), "--event", str(event)), "invoke")
     assert "does not exist" in stderr
+
+
+def test_argparse_mistakes_are_one_line_too() -> None:
+    stderr = assert_one_line_error(golive("token", str(NOTES)), "token")
+    assert "the following arguments are required: --sub" in stderr and "(see golive token --help)" in stderr
+    stderr = assert_one_line_error(golive("dev", "--port", "x"), "dev")
+    assert "invalid int value: 'x'" in stderr
+    stderr = assert_one_line_error(golive("invoke", "--kind", "v9"), "invoke")
+    assert "invalid choice: 'v9'" in stderr
+    done = golive("deploy")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "invalid choice: 'deploy'" in done.stderr
 
 
 # -- routes ------------------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "golive"
 MAP = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 # Wings above the runtime; anything else under src/golive is the runtime (what runs inside the function).
 WINGS = ("service", "local", "deploy", "check", "release", "commands", "telemetry", "dashboard")
-TOP_LEVEL = {"cli": "commands", "__main__": "commands", "openapi": "service-reader"}
+# testing.py reads golive.toml (TestClient.from_service); no runtime module imports it.
+TOP_LEVEL = {"cli": "commands", "__main__": "commands", "openapi": "service-reader", "testing": "service-reader"}
 # What each layer may not import: runtime <- service <- {local, deploy} <- {check, release} <- commands.
 FORBIDDEN = {
     "runtime": {"service", "local", "deploy", "check", "release", "commands", "telemetry", "dashboard",

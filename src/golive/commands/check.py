@@ -8,7 +8,8 @@ import sys
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service_dir", nargs="?", metavar="SERVICE_DIR",
-                        help="folder holding golive.toml: audits the template golive writes for it, plus its code")
+                        help="folder holding golive.toml: audits the template golive writes for it, plus its code "
+                             "(default: the current folder, unless --template is given)")
     parser.add_argument("--template", metavar="FILE", help="audit this SAM/CloudFormation template (YAML or JSON)")
     parser.add_argument("--stage", help="stage to build for: applies golive.toml [stages.STAGE] and names the API "
                         "stage (default: [api] stage, else prod for REST, $default for HTTP)")
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from golive.cli import CLIError
 
     if args.service_dir is None and args.template is None:
-        raise CLIError("pass a SERVICE_DIR, or --template FILE to audit a template on its own")
+        args.service_dir = "."
     if args.min_score is not None and not 0 <= args.min_score <= 100:
         raise CLIError("--min-score must be between 0 and 100")
     result = audit(args.service_dir, args.template, args.stage)

@@ -25,6 +25,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--no-reload", action="store_true",
                         help="do not watch the service's files (by default a change reloads routes and environments)")
+    parser.add_argument("--log-format", choices=("text", "json"),
+                        help="text: one line per request with its function's logs beneath (the default on a "
+                             "terminal); json: the raw access-log and function lines, for machines (the default "
+                             "otherwise; the local cloud only: --in-process prints as before)")
     parser.add_argument("--in-process", action="store_true",
                         help="run handlers inside this process (fastest start; no worker processes, no gateway "
                              "emulation: no throttling, authorizers, timeouts or memory limits)")
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         devserver.serve(config, args.host, args.port, runtime=runtime,
-                        ready=lambda url: _banner(config, routes, len(runtime.targets), url, args.service_dir,
+                        ready=lambda url: _banner(config, routes, list(runtime.targets), url, args.service_dir,
                                                   "in-process"))
     except devserver.PortInUse:
         raise CLIError(f"port {args.port} is in use; stop the other process or pass --port N") from None
@@ -67,41 +71,73 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     """The default: the local cloud (API Gateway emulation in front of Lambda worker processes)."""
-    from golive.local import cloud
+    from golive.local import cloud, console
 
     table: list[Any] = []
+    text = (args.log_format or ("text" if sys.stdout.isatty() else "json")) == "text"
+    screen = console.Console(routes=table) if text else None
+
+    def hint(record: dict[str, Any]) -> None:
+        found = console.unknown_route_hint(record, table)
+        if found:
+            print(f"golive dev: hint: {found}", file=sys.stderr, flush=True)
+
+    # The console (text) or the printed lines with a hint (json), and the telemetry store beside either.
+    on_access: Any = screen.access if screen is not None else hint
+    on_function: Any = screen.function_log if screen is not None else cloud._print_function_log
+    options: dict[str, Any] = {"print_access_log": screen is None}
     telemetry = None
     if not getattr(args, "no_telemetry", False):
-        from golive.telemetry.devhook import DevTelemetry, compose
+        from golive.telemetry.devhook import DevTelemetry
 
         telemetry = DevTelemetry.open(config.root, config.service)
-    options: dict[str, Any] = {}
-    if telemetry is not None:  # the same callbacks the console and the printed logs use, composed
-        options = {"on_access_log": telemetry.on_access_log, "reserved": telemetry.serve_http,
-                   "on_function_log": compose(cloud._print_function_log, telemetry.on_function_log)}
+    if telemetry is not None:
+        from golive.telemetry.devhook import compose
+
+        on_access = compose(on_access, telemetry.on_access_log)
+        on_function = compose(on_function, telemetry.on_function_log)
+        options["reserved"] = telemetry.serve_http
+    options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:
         if telemetry is not None:
             telemetry.started(url)
-        _banner(config, table, len(config.functions), url, args.service_dir, "local cloud: API Gateway + Lambda "
-                                                                             "workers")
+        _banner(config, table, list(config.functions), url, args.service_dir,
+                "local cloud: API Gateway + Lambda workers", text)
 
     try:
         code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
                          ready=ready, **options)
     finally:
+        if screen is not None:
+            screen.flush()
         if telemetry is not None:
             telemetry.close()
     print("golive dev: stopped", file=sys.stderr, flush=True)
     return code
 
 
-def _banner(config: ServiceConfig, routes: list[Any], functions: int, url: str, service_dir: str, mode: str) -> None:
+def _functions_text(config: ServiceConfig, names: list[str]) -> str:
+    """'1 function (api)', with authorizer functions named as such: they guard the API, they serve no route."""
+    from golive.service.auth import JWT_AUTHORIZER_HANDLER, authorizer_functions
+
+    guards = authorizer_functions(config)
+    own = [n for n in names if n not in guards and config.functions[n].handler != JWT_AUTHORIZER_HANDLER]
+    text = f"{len(own)} function{'s' if len(own) != 1 else ''} ({', '.join(own)})"
+    for name in (n for n in names if n not in own):
+        golive_own = config.functions[name].handler == JWT_AUTHORIZER_HANDLER
+        text += (f" + the JWT authorizer function '{name}' (golive's, deployed with the API)" if golive_own
+                 else f" + the authorizer function '{name}'")
+    return text
+
+
+def _banner(config: ServiceConfig, routes: list[Any], functions: list[str], url: str, service_dir: str, mode: str,
+            text_logs: bool = False) -> None:
     """What a person needs to start: the URL, a curl to paste and a token for the protected routes."""
     api = "REST API (payload v1)" if config.api_type == "rest" else "HTTP API (payload v2)"
     lines = [
         f"golive dev: {config.service} {config.version} — {api}, stage {config.stage}, "
-        f"{functions} function{'s' if functions != 1 else ''}, {len(routes)} route{'s' if len(routes) != 1 else ''}"
+        f"{_functions_text(config, functions)}, {len(routes)} route{'s' if len(routes) != 1 else ''}"
         f" ({mode})",
         url,
         "",
@@ -109,7 +145,7 @@ def _banner(config: ServiceConfig, routes: list[Any], functions: int, url: str, 
         f"  curl -s {_example_url(url, routes, public=True)}",
     ]
     if config.auth and config.auth.get("type", "jwt") == "jwt":
-        from golive.commands.token import mint_token
+        from golive.service.tokens import mint_token
 
         token = mint_token(config, DEV_TOKEN_SUBJECT, roles=["admin"], ttl=DEV_TOKEN_TTL)
         lines += [
@@ -124,7 +160,8 @@ def _banner(config: ServiceConfig, routes: list[Any], functions: int, url: str, 
         shown = ", ".join(open_routes[:3]) + (f" and {len(open_routes) - 3} more" if len(open_routes) > 3 else "")
         lines += ["", f"warning: nothing authenticates {shown}: golive.toml has no [auth] and the App no auth=, so "
                       f"anyone can call them; add [auth] (golive token then mints tokens) or mark them public=True"]
-    lines += ["", "Logs follow. Press Ctrl+C to stop.", ""]
+    lines += ["", "One line per request follows, its function's logs beneath (--log-format json for raw lines). "
+                  "Press Ctrl+C to stop." if text_logs else "Logs follow. Press Ctrl+C to stop.", ""]
     print("\n".join(lines), flush=True)
 
 

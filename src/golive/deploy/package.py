@@ -22,7 +22,11 @@ PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 RUNTIME_DEPENDENCIES = ["fastjsonschema>=2.21", "pyjwt>=2.8"]
 CRYPTO_DEPENDENCY = "cryptography>=42"  # RS256/ES256 tokens (JWKS); HS256 needs none
 DEFAULT_EXCLUDES = ["golive.toml", "conftest.py", "locustfile*.py", "*.md", "Makefile", "requirements*.txt",
-                    "*.pyc", ".env*", "*.zip"]  # golive.toml may hold the dev secret: it never ships
+                    "*.pyc", ".env*", "*.zip",  # golive.toml may hold the dev secret: it never ships
+                    # generated beside the service, and local tooling: sample events may hold dev tokens
+                    "template.yaml", "template.yml", "template.json", "samconfig.toml", "openapi.json",
+                    "openapi.yaml", "openapi.yml", "events/*", "test_*.py", "*_test.py", "pytest.ini",
+                    "pyproject.toml", "setup.cfg", "tox.ini", ".golive/*", ".git*"]
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # same inputs, same zip bytes

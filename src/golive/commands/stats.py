@@ -6,7 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from golive.commands._telemetry import SOURCE_HELP, add_service_dir, add_since, since_seconds, table, telemetry
+from golive.commands._telemetry import (
+    SOURCE_HELP,
+    STAGE_COST,
+    add_service_dir,
+    add_since,
+    add_stage,
+    since_seconds,
+    table,
+    telemetry,
+)
 
 COLUMNS = ("count", "ok", "gateway_4xx", "function_4xx", "gateway_5xx", "function_5xx", "p50_ms", "p95_ms",
            "p99_ms", "cold_starts", "throttles")
@@ -17,8 +26,9 @@ HEADERS = ("COUNT", "2XX/3XX", "4XX GW", "4XX FN", "5XX GW", "5XX FN", "P50 MS",
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (f"{parser.description}. GW: answered by API Gateway itself (authorizer, validation, "
                           f"throttling, malformed or failed integration); FN: answered by the function. "
-                          f"{SOURCE_HELP}.")
+                          f"{SOURCE_HELP}. {STAGE_COST}.")
     add_service_dir(parser)
+    add_stage(parser)
     add_since(parser)
     parser.add_argument("--by", choices=("route", "status", "minute"), default="route",
                         help="one row per route (default), status or minute")
@@ -27,14 +37,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     since = since_seconds(args.since)
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since) as source:
         result = source.stats(since, args.by)
     if args.format == "json":
         print(json.dumps(result, indent=2))
         return 0
     if not result["rows"]:
-        print("no requests recorded" + (f" in the last {args.since}" if args.since else "") + "; send golive dev a "
-              "request first")
+        print("no requests recorded" + (f" in the last {args.since}" if args.since else "")
+              + (f" for stage {args.stage}" if args.stage else "; send golive dev a request first"))
         return 0
     rows = [[row["key"], *(row[c] for c in COLUMNS)] for row in result["rows"]]
     rows.append(["all", *(result["total"][c] for c in COLUMNS)])

@@ -359,12 +359,19 @@ def test_a_second_fetch_adds_only_new_events(deployed: dict[str, Any]) -> None:
     traffic = Traffic(stage)
     traffic.cold.update(stage.function_groups.values())
     now = int(time.time() * 1000) - 2_000
-    rid = traffic.invocation("api", now + 1, ['{"level":"INFO","message":"late item"}'])
+    rid = traffic.invocation("api", now + 1, ['{"level":"INFO","message":"late item"}'], duration_ms=6.4)
     new_request = traffic.request(now, "GET", "/items/{id}", "/items/late", 200, rid)
-    for group, events in traffic.events.items():
-        put(deployed["logs"], group, events, "2026/12/04/[7]0a1b2c3d4e5f")
+    # the access-log line reaches CloudWatch first; the function's lines only after the next fetch
+    put(deployed["logs"], stage.access_group, traffic.events.pop(stage.access_group), "2026/12/04/[7]0a1b2c3d4e5f")
     after = json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format", "json"))["total"]["count"]
     assert after == before + 1
+    for group, events in traffic.events.items():
+        put(deployed["logs"], group, events, "2026/12/04/[8]late")
+    again = json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format", "json"))["total"]["count"]
+    assert again == after  # the overlap is read again, its events are not stored twice
+    out = ok(env, "query", f"SELECT function, duration_ms, billed_ms FROM requests WHERE request_id = '{new_request}'",
+             str(root), "--stage", "prod", "--format", "json")
+    assert json.loads(out)["rows"] == [["api", 6.4, 7]]  # joined to its REPORT line a fetch later
     assert "late item" in ok(env, "logs", str(root), "--stage", "prod", "--request-id", new_request)
     sync = json.loads((root / ".golive" / "telemetry-prod.sync.json").read_text())
     assert set(sync["groups"]) >= {stage.access_group, stage.group_of("api")}

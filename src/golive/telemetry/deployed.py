@@ -23,9 +23,9 @@ from typing import Any
 
 from golive.telemetry import cloudwatch
 from golive.telemetry.cloudwatch import CloudWatchError, LogEvent, MissingLogGroup
-from golive.telemetry.collector import Collector
+from golive.telemetry.collector import REPORT_SQL, Collector
 from golive.telemetry.model import state_dir
-from golive.telemetry.store import Store
+from golive.telemetry.store import Store, StoreError
 
 FIRST_LOOKBACK_S = 3600.0  # a stage's first fetch without --since: the last hour (a busy stage's week is large)
 OVERLAP_MS = 120_000  # each fetch re-reads this much before the previous one ended: CloudWatch may index late
@@ -35,6 +35,23 @@ SYNC_VERSION = 1
 _RID = re.compile(r"RequestId: ([0-9A-Za-z-]+)")
 _PLATFORM_PREFIXES = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "INIT_START ", "INIT_REPORT ",
                       "RESTORE_START ", "RESTORE_REPORT ", "EXTENSION\t", "TELEMETRY\t", "XRAY TraceId: ")
+# A request stored before its invocation's REPORT line reached CloudWatch (the next fetch brings it) takes the
+# line's facts and function then. Only requests of the last BACKFILL_S are looked at.
+BACKFILL_S = 20 * 60
+BACKFILL_SQL = f"""UPDATE requests SET duration_ms = f.duration, billed_ms = f.billed, max_memory_mb = f.memory,
+    init_ms = f.init, cold_start = f.init IS NOT NULL, function = coalesce(requests.function, f.function)
+FROM (SELECT lambda_request_id AS rid, any_value(function) AS function,
+          TRY_CAST(any_value(report.duration) AS DOUBLE) AS duration,
+          TRY_CAST(any_value(report.billed) AS INTEGER) AS billed,
+          TRY_CAST(any_value(report.memory) AS SMALLINT) AS memory,
+          TRY_CAST(nullif(any_value(report.init), '') AS DOUBLE) AS init
+      FROM (SELECT lambda_request_id, function, regexp_extract(line, {REPORT_SQL}) AS report FROM logs
+            WHERE ts >= make_timestamp(?::BIGINT) AND stream = 'platform' AND starts_with(line, 'REPORT '))
+      GROUP BY lambda_request_id) f
+WHERE requests.lambda_request_id = f.rid AND requests.duration_ms IS NULL
+    AND requests.ts >= make_timestamp(?::BIGINT)"""
+STORE_BUSY_S = 10.0  # another golive fetching the same stage holds the file this long at most, typically
+
 _NUMBERS = ("requestTimeEpoch", "status", "responseLength", "responseLatency", "integrationLatency",
             "authorizerLatency", "integrationStatus", "authorizerStatus")
 
@@ -201,7 +218,7 @@ def ingest(path: Path, names: StageLogs, events: list[LogEvent], state: SyncStat
     functions = {line.request_id: line.function for line in lines if line.request_id}
     access = [record for record in (access_record(e.message) for e in events if e.group == names.access_group)
               if record is not None]
-    store = Store(path)
+    store = open_writer(path)
     try:
         unknown = {record["integrationRequestId"] for record in access
                    if record["integrationRequestId"] not in functions and record["integrationRequestId"] != "-"}
@@ -217,10 +234,40 @@ def ingest(path: Path, names: StageLogs, events: list[LogEvent], state: SyncStat
             record["functionName"] = functions.get(record["integrationRequestId"], "-")
             collector.on_access_log(record)
         written = collector.flush(final=True)  # one batch: lines first, so each request joins its REPORT line
+        if events:
+            cutoff = [int((min(e.timestamp_ms for e in events) / 1000 - BACKFILL_S) * 1_000_000)] * 2
+            store.cursor().execute(BACKFILL_SQL, cutoff)
         store.prune()
     finally:
         store.close()
     return written
+
+
+def open_writer(path: Path) -> Store:
+    """The stage's store for writing; while another golive fetches the same stage (DuckDB has one writer), wait."""
+    deadline = time.monotonic() + STORE_BUSY_S
+    while True:
+        try:
+            return Store(path)
+        except StoreError:
+            if time.monotonic() > deadline:
+                raise StoreError(f"{path} is busy: another golive is fetching this stage or reading it "
+                                 f"(golive dashboard?); try again when it is done") from None
+            time.sleep(0.2)
+
+
+def open_reader(path: Path) -> Any:
+    """FileSource over the stage's store, waiting like open_writer while another process writes it."""
+    from golive.telemetry.source import FileSource
+
+    deadline = time.monotonic() + STORE_BUSY_S
+    while True:
+        try:
+            return FileSource(path)
+        except StoreError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def function_lines(events: Iterable[LogEvent], names: StageLogs, open_invocations: dict[str, str]
@@ -290,15 +337,12 @@ class StageSource:
     elsewhere (moto and other endpoints implement no Live Tail)."""
 
     def __init__(self, service_root: Path, stage: str, since_s: float | None, tail: bool = False) -> None:
-        from golive.telemetry.source import FileSource
-
         self.service_root, self.stage = Path(service_root), stage
-        self._file_source = FileSource
         names = stage_logs(self.service_root, stage)  # an unknown stage is told before any AWS problem
         self.logs_client = cloudwatch.client()
         self.path = sync_stage(self.service_root, stage, 0.0 if tail and since_s is None else since_s,
                                logs_client=self.logs_client)
-        self.file = FileSource(self.path)
+        self.file = open_reader(self.path)
         self.where = f"CloudWatch Logs of stage {stage} (stored in {self.path})"
         self._last_sync = time.monotonic()
         self._live: cloudwatch.LiveTail | None = None
@@ -322,7 +366,7 @@ class StageSource:
             else:
                 sync_stage(self.service_root, self.stage, None, logs_client=self.logs_client)
         finally:
-            self.file = self._file_source(self.path)
+            self.file = open_reader(self.path)
 
     def _ingest_live(self, events: list[LogEvent]) -> None:
         if not events:

@@ -162,7 +162,12 @@ class LiveTail:
                     update = item.get("sessionUpdate")
                     if update:
                         self._take(update.get("sessionResults", ()))
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            except botocore.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "SessionTimeoutException":
+                    continue  # a session lasts at most three hours: open the next one
+                self.error = translate(exc)
+                return
+            except botocore.exceptions.BotoCoreError as exc:
                 self.error = translate(exc)
                 return
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if args.request_id:
             found = source.request(args.request_id)
             if found is None:
-                further = f"; fetch further back with --since 1d" if args.stage and not args.since else ""
+                further = "; fetch further back with --since 1d" if args.stage and not args.since else ""
                 raise CLIError(f"no request has the id {args.request_id!r} (API Gateway request id, Lambda request "
                                f"id, trace id or correlation id); `golive logs` lists recent ones{further}")
             if args.format == "json":

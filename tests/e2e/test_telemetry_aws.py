@@ -22,6 +22,7 @@ import pytest
 
 from golive.deploy.template import build
 from golive.observability.logging import Logger
+from golive.observability.metrics import Metrics
 from golive.service.config import load_config
 from golive.service.names import STACK_VARIABLE, stack_name
 
@@ -201,6 +202,15 @@ def failing(logger: Logger) -> None:
         logger.exception("price lookup failed", exc)
 
 
+def emf(route: str, status: int) -> str:
+    """The EMF document golive's Metrics writes at the end of an invocation (the real one)."""
+    metrics = Metrics(namespace="Shop", service="shop")
+    metrics.stream = io.StringIO()
+    metrics.add("PriceLookupFailed", 1)
+    metrics.flush(route=route, status=status, latency_ms=8)
+    return str(metrics.stream.getvalue()).strip()
+
+
 # -- moto and the CLI --------------------------------------------------------------------------------------------------
 def aws_env(endpoint: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GOLIVE_", "AWS_"))}
@@ -267,7 +277,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server: Any) -> dict
     failed = {}
     for k in range(3):
         correlation = f"order-{42 + k}"
-        rid = traffic.invocation("api", at + k * 1000 + 1, log_lines("x", correlation, failing), duration_ms=8.5)
+        rid = traffic.invocation("api", at + k * 1000 + 1, [*log_lines("x", correlation, failing),
+                                                            emf("GET /boom", 500)], duration_ms=8.5)
         failed[correlation] = (traffic.request(at + k * 1000, "GET", "/boom", "/boom", 500, rid, latency=15), rid)
     sent["failed"] = failed
     # the authorizer refuses: 401 made by the gateway, never reaching the api function
@@ -345,6 +356,9 @@ def test_query_and_filters_over_the_deployed_stage(deployed: dict[str, Any]) -> 
     out = ok(deployed["env"], "query", "SELECT function, count(*) FROM requests GROUP BY ALL ORDER BY 1",
              str(deployed["root"]), "--stage", "prod", "--format", "json")
     assert json.loads(out)["rows"] == [["admin", 1], ["api", OK_REQUESTS + 3], [None, 2]]
+    out = ok(deployed["env"], "query", "SELECT namespace, sum(value) FROM metrics WHERE name = 'PriceLookupFailed' "
+             "GROUP BY ALL", str(deployed["root"]), "--stage", "prod", "--format", "json")
+    assert json.loads(out)["rows"] == [["Shop", 3.0]]  # EMF documents, expanded as CloudWatch extracts them
     filtered = ok(deployed["env"], "logs", str(deployed["root"]), "--stage", "prod", "--filter", "level=ERROR")
     assert filtered.count(" 500 GET /prod/boom") == 3 and " 200 " not in filtered
     refused = one_line_error(deployed["env"], "query", "DELETE FROM requests", str(deployed["root"]),
@@ -375,6 +389,24 @@ def test_a_second_fetch_adds_only_new_events(deployed: dict[str, Any]) -> None:
     assert "late item" in ok(env, "logs", str(root), "--stage", "prod", "--request-id", new_request)
     sync = json.loads((root / ".golive" / "telemetry-prod.sync.json").read_text())
     assert set(sync["groups"]) >= {stage.access_group, stage.group_of("api")}
+
+
+def test_an_invocation_split_across_fetches_keeps_its_lines(deployed: dict[str, Any]) -> None:
+    env, root, stage = deployed["env"], deployed["root"], deployed["stage"]
+    traffic = Traffic(stage)
+    traffic.cold.update(stage.function_groups.values())
+    now = int(time.time() * 1000) - 3_000
+    rid = traffic.invocation("api", now + 1, ['{"level":"INFO","message":"before the fetch"}',
+                                             '{"level":"WARN","message":"after the fetch"}'])
+    request_id = traffic.request(now, "GET", "/items/{id}", "/items/split", 200, rid)
+    lines = traffic.events[stage.group_of("api")]
+    stream = "2026/12/04/[7]split"
+    put(deployed["logs"], stage.group_of("api"), lines[:2], stream)  # START and the first line only
+    ok(env, "stats", str(root), "--stage", "prod")
+    put(deployed["logs"], stage.group_of("api"), lines[2:], stream)  # the rest of the invocation, in the same stream
+    put(deployed["logs"], stage.access_group, traffic.events[stage.access_group], stream)
+    out = ok(env, "logs", str(root), "--stage", "prod", "--request-id", request_id)
+    assert "INFO before the fetch" in out and "WARN after the fetch" in out and f"END RequestId: {rid}" in out
 
 
 def test_tail_shows_only_what_arrives_after_it_started(deployed: dict[str, Any]) -> None:

@@ -109,17 +109,18 @@ handler = app.handler
 class Stage:
     """The log groups and access-log format of `golive template --stage prod`, with the stack filled in."""
 
-    def __init__(self, root: Path, stage: str) -> None:
+    def __init__(self, root: Path, stage: str, service: str = "shop") -> None:
         template, _ = build(load_config(root, stage), stage=stage)
-        stack = stack_name("shop", stage)
+        stack = stack_name(service, stage)
         resources = template["Resources"]
         self.groups: dict[str, str] = {}  # logical id -> name
         for logical, resource in resources.items():
             if resource["Type"] == "AWS::Logs::LogGroup":
                 self.groups[logical] = resource["Properties"]["LogGroupName"]["Fn::Sub"].replace(STACK_VARIABLE, stack)
-        stage_resource = next(r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"
-                              or "AccessLogSetting" in r.get("Properties", {}))
-        setting = stage_resource["Properties"]["AccessLogSetting"]
+        # a REST API's stage has AccessLogSetting, an HTTP API (AWS::Serverless::HttpApi) AccessLogSettings
+        setting = next(r["Properties"].get("AccessLogSetting") or r["Properties"]["AccessLogSettings"]
+                       for r in resources.values()
+                       if {"AccessLogSetting", "AccessLogSettings"} & set(r.get("Properties", {})))
         self.access_group = self.groups[setting["DestinationArn"]["Fn::GetAtt"][0]]
         self.access_format: dict[str, str] = json.loads(setting["Format"])
         functions = {logical: r["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for logical, r in resources.items()
@@ -169,9 +170,9 @@ class Traffic:
         return rid
 
     def request(self, at_ms: int, method: str, resource: str, path: str, status: int, lambda_id: str = "-",
-                error_type: str = "-", error_message: str = "-", latency: int = 12) -> str:
+                error_type: str = "-", error_message: str = "-", latency: int = 12, **context: Any) -> str:
         request_id = str(uuid.uuid4())
-        self._put(self.stage.access_group, at_ms + 20, self.stage.access_line(**{
+        self._put(self.stage.access_group, at_ms + 20, self.stage.access_line(**context, **{
             "requestId": request_id, "extendedRequestId": request_id[:8] + "=", "requestTimeEpoch": at_ms,
             "httpMethod": method, "resourcePath": resource, "path": f"/prod{path}", "status": status,
             "responseLatency": latency, "integrationLatency": latency - 2 if lambda_id != "-" else "-",
@@ -449,3 +450,58 @@ def test_bad_input_is_one_line(deployed: dict[str, Any], moto_server: Any, tmp_p
     assert "no AWS credentials" in missing and "aws configure" in missing
     unreachable = one_line_error(aws_env("http://127.0.0.1:9"), "stats", str(root), "--stage", "prod")
     assert "cannot reach CloudWatch Logs" in unreachable
+
+
+HTTP_CONFIG = """\
+service = "notes"
+
+[api]
+type = "http"
+
+[auth]
+type = "none"
+
+[functions.api]
+handler = "app.handler"
+
+[stages.prod]
+"""
+
+HTTP_APP = '''
+from golive import App
+
+app = App("notes")
+
+
+@app.get("/notes/{id}", public=True)
+def get_note(request, id):
+    return {"id": id}
+
+
+handler = app.handler
+'''
+
+
+def test_an_http_api_stage_reads_its_route_keys(tmp_path: Path, moto_server: Any) -> None:
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "golive.toml").write_text(HTTP_CONFIG)
+    (root / "app.py").write_text(HTTP_APP)
+    stage = Stage(root, "prod", service="notes")
+    assert "routeKey" in stage.access_format and "resourcePath" not in stage.access_format
+    logs = moto_server.client("logs")
+    for group in stage.groups.values():
+        logs.create_log_group(logGroupName=group)
+    traffic = Traffic(stage)
+    now = int(time.time() * 1000) - 60_000
+    rid = traffic.invocation("api", now + 1, ['{"level":"INFO","message":"note read"}'])
+    found = traffic.request(now, "GET", "-", "/notes/1", 200, rid, routeKey="GET /notes/{id}")
+    traffic.request(now + 100, "GET", "-", "/nowhere", 404, routeKey="-", error_message="Not Found")
+    for group, events in traffic.events.items():
+        put(logs, group, events, "2026/12/04/[1]http")
+    env = aws_env(moto_server.endpoint)
+    rows = {row["key"]: row for row in json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format",
+                                                      "json"))["rows"]}
+    assert rows["GET /notes/{id}"]["ok"] == 1 and rows["GET /notes/{id}"]["cold_starts"] == 1
+    assert rows["(no route)"]["gateway_4xx"] == 1  # no route matched: API Gateway answered it
+    assert "INFO note read" in ok(env, "logs", str(root), "--stage", "prod", "--request-id", found)

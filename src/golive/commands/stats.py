@@ -1,5 +1,5 @@
 """`golive stats`: per route (or status, or minute) counts, 2xx / 4xx / 5xx split into gateway-made and
-function-made, latency p50 / p95 / p99, cold starts and throttles, from golive dev's telemetry."""
+function-made, latency p50 / p95 / p99, cold starts and throttles, from golive dev or a deployed stage."""
 
 from __future__ import annotations
 

@@ -437,6 +437,14 @@ def test_tail_shows_only_what_arrives_after_it_started(deployed: dict[str, Any])
         process.wait(10)
 
 
+def test_deleting_the_stage_store_starts_over(deployed: dict[str, Any]) -> None:
+    env, root = deployed["env"], deployed["root"]
+    before = json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format", "json"))["total"]
+    (root / ".golive" / "telemetry-prod.duckdb").unlink()
+    again = json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format", "json"))["total"]
+    assert again == before  # fetched again from CloudWatch: the same requests, none lost, none twice
+
+
 def test_bad_input_is_one_line(deployed: dict[str, Any], moto_server: Any, tmp_path: Path) -> None:
     env, root = deployed["env"], deployed["root"]
     unknown = one_line_error(env, "stats", str(root), "--stage", "qa")

@@ -357,6 +357,9 @@ def test_query_and_filters_over_the_deployed_stage(deployed: dict[str, Any]) -> 
     out = ok(deployed["env"], "query", "SELECT function, count(*) FROM requests GROUP BY ALL ORDER BY 1",
              str(deployed["root"]), "--stage", "prod", "--format", "json")
     assert json.loads(out)["rows"] == [["admin", 1], ["api", OK_REQUESTS + 3], [None, 2]]
+    out = ok(deployed["env"], "query", "SELECT function, count(*) FROM logs WHERE level = 'WARN' GROUP BY ALL",
+             str(deployed["root"]), "--stage", "prod", "--format", "json")
+    assert json.loads(out)["rows"] == [["authorizer", 1]]  # golive's JWT authorizer function's own log group
     out = ok(deployed["env"], "query", "SELECT namespace, sum(value) FROM metrics WHERE name = 'PriceLookupFailed' "
              "GROUP BY ALL", str(deployed["root"]), "--stage", "prod", "--format", "json")
     assert json.loads(out)["rows"] == [["Shop", 3.0]]  # EMF documents, expanded as CloudWatch extracts them

@@ -25,7 +25,7 @@ class DevTelemetry:
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
         self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
-        self.api = TelemetryAPI(self.store, _Both(self.collector, self.spans), service)
+        self.api = TelemetryAPI(self.store, self.collector, service, self.spans)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve
@@ -56,17 +56,6 @@ class DevTelemetry:
             except (OSError, ValueError):
                 pass
             self.store.close()
-
-
-class _Both:
-    """What the API flushes before it reads: the collector's rows and the spans."""
-
-    def __init__(self, collector: Collector, spans: Spans) -> None:
-        self.collector, self.spans = collector, spans
-
-    def flush(self) -> None:
-        self.spans.flush()
-        self.collector.flush()
 
 
 def compose(*callbacks: Any) -> Any:

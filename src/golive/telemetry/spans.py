@@ -15,9 +15,11 @@ from typing import Any
 
 from golive.telemetry.store import Store
 
-FLUSH_INTERVAL_S = 0.05
-BUSY_SHARE = 0.05  # under load batches grow: the writer works at most this share of the time ...
-MAX_INTERVAL_S = 1.0  # ... and waits at most this long between batches (readers flush first anyway)
+# A batch costs a fixed ~15 ms of DuckDB work whatever its size, and nothing waits for spans the way `golive logs
+# --tail` waits for requests (readers of spans flush first): a batch a second at most, larger ones under load.
+FLUSH_INTERVAL_S = 1.0
+BUSY_SHARE = 0.02  # the writer works at most this share of the time ...
+MAX_INTERVAL_S = 5.0  # ... and waits at most this long between batches
 MAX_DEPTH = 32  # nested subsegments deeper than this are not unfolded (X-Ray documents are shallow)
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False, default=str).encode

@@ -179,6 +179,15 @@ def test_the_function_is_invoked_with_its_segment_as_parent_and_the_daemon_addre
     assert seen["_X_AMZN_TRACE_ID"] == f"Root={trace};Parent={function['id']};Sampled=1"
 
 
+def test_the_spans_are_in_the_store_file_once_dev_has_stopped(traced: Any) -> None:
+    server, root, sent = traced
+    request_id = sent["warm"][1]["x-amzn-requestid"]
+    while_running = json.loads(golive("logs", str(root), "--request-id", request_id, "--format", "json"))["spans"]
+    assert server.stop() == 0
+    from_file = json.loads(golive("logs", str(root), "--request-id", request_id, "--format", "json"))["spans"]
+    assert from_file == while_running and len(from_file) == 5
+
+
 def test_no_tracing_runs_no_daemon_and_records_no_spans(tmp_path: Path, moto_server: MotoServer) -> None:
     root = _service(tmp_path / "shop")
     server = DevServer(root, clean_env(**moto_server.env), options=("--no-tracing",))

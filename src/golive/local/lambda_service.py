@@ -333,10 +333,14 @@ class LambdaService:
         if self.on_segment is None or job.segment is None:
             return
         function = pool.function
+        duration_ms = result.duration_ms or 0.0
+        # it ended when its result came (delivery + duration), a moment before this bookkeeping
+        ended = time.time() if job.delivered_at is None else \
+            time.time() - (time.perf_counter() - job.delivered_at - duration_ms / 1000)
         try:
             self.on_segment(function_segment(job.trace_id, job.segment[0], job.segment[1],
                                              self.function_name(function), self.function_arn(function),
-                                             job.request_id, result.outcome, result.duration_ms or 0.0,
+                                             job.request_id, result.outcome, ended, duration_ms,
                                              result.init_ms, result.error_type))
         except Exception as exc:  # tracing must never break invocations
             print(f"golive: function segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -131,11 +130,10 @@ def function_trace(trace_header: str, segment_id: str) -> tuple[str, str | None]
 
 
 def function_segment(trace_header: str, segment_id: str, parent_id: str | None, name: str, arn: str,
-                     request_id: str, outcome: str, duration_ms: float, init_ms: float | None,
+                     request_id: str, outcome: str, end: float, duration_ms: float, init_ms: float | None,
                      error_type: str | None) -> dict[str, Any]:
-    """Lambda's segment of one invocation (AWS::Lambda::Function), with an Initialization subsegment on a cold
-    start; it ends now."""
-    end = time.time()
+    """Lambda's segment of one invocation (AWS::Lambda::Function) that ended at `end` (epoch seconds), with an
+    Initialization subsegment on a cold start."""
     invoked = end - duration_ms / 1000
     start = invoked - (init_ms or 0.0) / 1000
     document: dict[str, Any] = {

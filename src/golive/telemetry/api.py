@@ -19,7 +19,7 @@ Reply = tuple[int, list[tuple[str, str]], bytes]
 ENDPOINTS = {
     "stats": "GET stats?since=1h&by=route|status|minute",
     "logs": "GET logs?since=1h&filter=...&limit=200&after=ISO-TIME",
-    "requests": "GET requests/{any id}: the request, its log lines and metrics",
+    "requests": "GET requests/{any id}: the request, its log lines, metrics and spans",
     "errors": "GET errors?since=1h",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
 }

@@ -234,7 +234,7 @@ def test_filters_parse_times_and_round_trip_through_the_url(cur: Any) -> None:
     params = explore.filters_to_params(fixed)
     assert params == {"status": "401", "decided_by": "gateway", "start": iso(BASE), "end": iso(BASE + 600)}
     assert explore.parse_filters(params) == fixed
-    assert explore.parse_filters({"limit": "5", "metric": "p95", "route": ""}) == explore.Filters()
+    assert explore.parse_filters({"limit": "5", "metric": "p95", "route": "", "status": "  "}) == explore.Filters()
 
 
 def test_iso_start_and_end_name_the_same_instant_in_any_offset() -> None:

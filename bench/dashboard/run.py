@@ -131,6 +131,7 @@ def query_timings(path: Path, api_ids: list[str], failed: list[str], runs: int) 
         "explore.series p95 by route": lambda: explore.series(cur, hour, "p95", "route"),
         "explore.series count by route, one route": lambda: explore.series(cur, route, "count", "status"),
         "explore.series emf:Latency by route": lambda: explore.series(cur, hour, "emf:Latency", "route"),
+        "explore.emf_metric_names, since=1h": lambda: explore.emf_metric_names(cur, hour),
         "explore.invocations, first page": lambda: explore.invocations(cur, hour),
         "explore.invocations, function 5xx": lambda: explore.invocations(
             cur, explore.parse_filters({"since": "1h", "status_class": "5xx", "decided_by": "function"})),

@@ -138,3 +138,13 @@ def test_board_sparklines_draw_the_boards_own_counts(tmp_path: Path) -> None:
     [line] = root.findall("svg:polyline", NS)
     assert len(line.get("points", "").split()) == 10
     assert root.get("aria-label") == "GET /users/{id} requests: latest 0, peak 2"
+
+
+def test_a_long_legend_wraps_onto_more_rows_and_the_bars_start_below_it() -> None:
+    routes = {f"GET /a/rather/long/route/number/{i}": [1.0, 2.0] for i in range(8)}
+    root = parse(bar_chart(series(routes, group_by="route"), width=600))
+    swatches = root.findall(".//svg:g[@class='legend']/svg:rect", NS)
+    rows = sorted({float(r.get("y", 0)) for r in swatches})
+    assert len(swatches) == 8 and len(rows) > 1
+    assert all(float(r.get("x", 0)) + 14 + 6.5 * 35 <= 600 + 14 for r in swatches)  # nothing runs off the edge
+    assert min(float(r.get("y", 0)) for r in bars(root)) >= max(rows) + 10  # the tallest bar starts below it

@@ -124,7 +124,9 @@ def bar_chart(series: dict[str, Any], *, link: Callable[[str, str], str] | None 
     keys = [str(group["key"]) for group in groups]
     palette = colours(group_by, keys)
 
-    legend_h, axis_h, left, right = 22, 22, 52, 12
+    axis_h, left, right = 22, 52, 12
+    legend = _legend_positions(keys, left, width - right)
+    legend_h = 22 + 18 * max((row for _, _, row in legend), default=0)
     top, bottom = legend_h + 6, height - axis_h
     plot_w, plot_h = width - left - right, max(10, bottom - top)
     n = max(1, len(buckets))
@@ -196,10 +198,22 @@ def bar_chart(series: dict[str, Any], *, link: Callable[[str, str], str] | None 
     if not groups:
         out.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" fill="{TEXT}">'
                    f"no requests in this range</text>")
-    x = float(left)
-    for key in keys:
-        out.append(f'<rect x="{round(x, 2)}" y="6" width="10" height="10" fill="{palette[key]}"/>'
-                   f'<text x="{round(x + 14, 2)}" y="15" fill="{TEXT}">{escape(key)}</text>')
-        x += 14 + 6.5 * len(key) + 14  # an estimate of the text's width: no font metrics without a browser
+    for key, x, row in legend:
+        y = 6 + 18 * row
+        out.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{palette[key]}"/>'
+                   f'<text x="{round(x + 14, 2)}" y="{y + 9}" fill="{TEXT}">{escape(key)}</text>')
     out.append("</g></svg>")
     return "".join(out)
+
+
+def _legend_positions(keys: Sequence[str], left: float, right: float) -> list[tuple[str, float, int]]:
+    """(key, x, row) of each legend entry, wrapped onto more rows when one would run past the chart's edge."""
+    positions: list[tuple[str, float, int]] = []
+    x, row = float(left), 0
+    for key in keys:
+        entry_w = 14 + 6.5 * len(key) + 14  # an estimate of the text's width: no font metrics without a browser
+        if x > left and x + entry_w - 14 > right:
+            x, row = float(left), row + 1
+        positions.append((key, round(x, 2), row))
+        x += entry_w
+    return positions

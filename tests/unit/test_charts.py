@@ -73,7 +73,12 @@ def test_counts_stack_and_the_tallest_bar_reaches_the_axis_top() -> None:
     heights = sorted(float(r.get("height", 0)) for r in first_bucket)
     assert heights[1] == pytest.approx(4 * heights[0], rel=0.02)  # 8 over 2
     labels = [t.text for t in root.findall(".//svg:g[@class='axis y-axis']/svg:text", NS)]
-    assert labels == ["0", "2.5", "5", "7.5", "10"]  # a total of 10 is the top
+    assert labels == ["0", "5", "10"]  # a total of 10 is the top
+    few = parse(bar_chart(series({"2xx": [1, 3]})))
+    assert [t.text for t in few.findall(".//svg:g[@class='axis y-axis']/svg:text", NS)] == ["0", "1", "2", "3"]
+    slow = parse(bar_chart(series({"GET /a": [0.3, 0.7]}, metric="p99", group_by="route")))
+    assert [t.text for t in slow.findall(".//svg:g[@class='axis y-axis']/svg:text", NS)] == \
+        ["0", "0.2", "0.4", "0.6", "0.8"]
     tops = [float(r.get("y", 0)) for r in first_bucket]
     gridline_top = min(float(line.get("y1", 0)) for line in root.findall(".//svg:g[@class='axis y-axis']/svg:line",
                                                                            NS))

@@ -27,9 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("golive.commands.ci", "write the GitHub Actions workflow: test, audit, deploy and verify each stage"),
     "verify": ("golive.commands.verify", "end-to-end and contract checks against a running stage (local or AWS)"),
     "logs": ("golive.commands.logs", "requests and their log lines (golive dev or --stage): filtered, by id, tailed"),
-    "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles"),
+    "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles; "
+                                       "--alarms: the deployed alarms evaluated locally"),
     "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
-    "query": ("golive.commands.query", "read-only SQL over telemetry (golive dev or --stage): requests, logs, metrics"),
+    "query": ("golive.commands.query", "read-only SQL over telemetry (golive dev or --stage): requests, logs, spans, "
+                                       "metrics"),
 }
 
 

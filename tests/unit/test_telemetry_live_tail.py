@@ -19,6 +19,7 @@ API = "/aws/lambda/shop-prod-api"
 ARNS = {ACCESS: f"arn:aws:logs:us-east-1:123456789012:log-group:{ACCESS}",
         API: f"arn:aws:logs:us-east-1:123456789012:log-group:{API}"}
 NAMES = StageLogs("prod", "shop-prod", ACCESS, {API: "api"})
+TIMED_OUT = "5b0e1f6a-7c1d-4e0b-9a47-2f8d1c3b4a55"
 
 
 def session_results(lambda_id: str, request_id: str, now_ms: int) -> list[dict[str, object]]:
@@ -63,16 +64,18 @@ def test_live_tail_updates_become_requests_joined_to_their_invocation(tmp_path: 
     assert [line["message"] for line in found["logs"] if line["kind"] == "json"] == ["dynamodb unavailable"]
 
 
-def test_lines_outside_an_invocation_belong_to_none() -> None:
+def test_lines_outside_an_invocation_belong_to_none_and_timeouts_to_theirs() -> None:
     events = [LogEvent(API, "s", 1, "INIT_START Runtime Version: python:3.12.v40\n", "1"),
               LogEvent(API, "s", 2, "loading settings\n", "2"),
               LogEvent(API, "s", 3, "START RequestId: r-1 Version: 1\n", "3"),
               LogEvent(API, "s", 4, "inside\n", "4"),
               LogEvent(API, "s", 5, "END RequestId: r-1\n", "5"),
-              LogEvent(API, "s", 6, "after\n", "6")]
+              LogEvent(API, "s", 6, "after\n", "6"),
+              LogEvent(API, "s", 7, f"2026-12-04T18:00:03.004Z {TIMED_OUT} Task timed out after 3.00 seconds\n", "7")]
     lines = function_lines(events, NAMES, open_invocations := {})
     assert [(line.line, line.stream, line.request_id) for line in lines] == [
         ("INIT_START Runtime Version: python:3.12.v40", "platform", None), ("loading settings", "stdout", None),
         ("START RequestId: r-1 Version: 1", "platform", "r-1"), ("inside", "stdout", "r-1"),
-        ("END RequestId: r-1", "platform", "r-1"), ("after", "stdout", None)]
+        ("END RequestId: r-1", "platform", "r-1"), ("after", "stdout", None),
+        (f"2026-12-04T18:00:03.004Z {TIMED_OUT} Task timed out after 3.00 seconds", "platform", TIMED_OUT)]
     assert open_invocations == {}

@@ -34,7 +34,11 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "emulation: no throttling, authorizers, timeouts or memory limits)")
     parser.add_argument("--no-telemetry", action="store_true",
                         help="do not record requests and logs in SERVICE_DIR/.golive/telemetry.duckdb (what golive "
-                             "logs, stats, errors and query read)")
+                             "logs, stats, errors and query read); implies --no-tracing")
+    parser.add_argument("--no-tracing", action="store_true",
+                        help="no local X-Ray daemon: functions are invoked with Sampled=0 and no spans are recorded "
+                             "(by default workers get AWS_XRAY_DAEMON_ADDRESS, and the gateway's, each function's "
+                             "and the SDKs' segments go to the spans table)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +90,11 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     on_access: Any = screen.access if screen is not None else hint
     on_function: Any = screen.function_log if screen is not None else cloud._print_function_log
     options: dict[str, Any] = {"print_access_log": screen is None}
+
+    def routes_read(routes: list[Any]) -> None:  # at start and after each reload
+        table[:] = routes
+
+    on_routes: Any = routes_read
     telemetry = None
     if not getattr(args, "no_telemetry", False):
         from golive.telemetry.devhook import DevTelemetry
@@ -97,6 +106,9 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
         on_access = compose(on_access, telemetry.on_access_log)
         on_function = compose(on_function, telemetry.on_function_log)
         options["reserved"] = telemetry.serve_http
+        if not getattr(args, "no_tracing", False):
+            options["spans"] = telemetry.spans
+        on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
     options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:
@@ -106,7 +118,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
                 "local cloud: API Gateway + Lambda workers", text)
 
     try:
-        code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
+        code = cloud.run(config, args.host, args.port, on_routes=on_routes, watch=not args.no_reload,
                          ready=ready, **options)
     finally:
         if screen is not None:

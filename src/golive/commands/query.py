@@ -1,5 +1,5 @@
-"""`golive query "SQL"`: read-only SQL over the telemetry tables (requests, logs, metrics, errors) of golive dev or a
-deployed stage."""
+"""`golive query "SQL"`: read-only SQL over the telemetry tables (requests, logs, spans, metrics, errors) of golive dev
+or a deployed stage."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from golive.commands._telemetry import (
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.description = (f"{parser.description}. Tables: requests, logs, metrics and the view errors "
+    parser.description = (f"{parser.description}. Tables: requests, logs, spans, metrics and the view errors "
                           f"(docs/telemetry.md lists every column). Only SELECT (and DESCRIBE, SHOW, EXPLAIN) runs. "
                           f"{SOURCE_HELP}. {STAGE_COST}.")
     parser.add_argument("sql", metavar="SQL", help="one SELECT statement, e.g. \"SELECT route, count(*) FROM "

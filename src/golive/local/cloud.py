@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.local.output import flush_all, write_soon
+from golive.local.xray import SpanSink
 from golive.service.config import ConfigError, ServiceConfig, load_config
 
 
@@ -33,9 +34,13 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 on_access_log: Callable[[dict[str, Any]], None] | None = None,
                 on_function_log: Callable[[Any], None] | None = _print_function_log,
                 print_access_log: bool = True, watch: bool = True, runtime_client: str = "golive",
-                idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None) -> None:
+                idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None,
+                spans: SpanSink | None = None) -> None:
     """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening.
-    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching."""
+    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching;
+    `on_routes(routes)` hears the route table at start and after each reload. With `spans`, tracing is active: a
+    local X-Ray daemon address for the workers, and the gateway's and each invocation's segments, all handed to
+    `spans`."""
     from golive.local import gateway as gw
     from golive.local.apigw import routes as route_table
     from golive.local.apigw.apikeys import dev_key
@@ -47,9 +52,17 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
     if on_routes is not None:
         on_routes(table.routes)
     add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
-    lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
+    daemon = None
+    if spans is not None:
+        from golive.local.xray import start_daemon
+
+        daemon = await start_daemon(spans.on_datagram)
+    lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client,
+                            environment=daemon.environment() if daemon is not None else None,
+                            on_segment=spans.on_segment if spans is not None else None)
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
     gateway.reserved = reserved
+    gateway.on_segment = spans.on_segment if spans is not None else None
     await lambdas.start()
     watcher = None
     try:
@@ -66,7 +79,7 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
             reloads: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references to tasks
 
             def on_change(changed: list[Path]) -> None:
-                task = loop.create_task(_reload(gateway, lambdas, config))
+                task = loop.create_task(_reload(gateway, lambdas, config, on_routes))
                 reloads.add(task)
                 task.add_done_callback(reloads.discard)
 
@@ -87,12 +100,15 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 await watcher.stop()
             await lambdas.stop()
         finally:
+            if daemon is not None:
+                daemon.close()
             flush_all()  # the last access-log and function lines, before anyone reads the output
 
 
-async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
+async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig,
+                  on_routes: Callable[[list[Any]], None] | None = None) -> None:
     """After a change: re-read golive.toml and the route table, then recycle environments; a broken change is
-    reported in one line and the last good state keeps serving."""
+    reported in one line and the last good state keeps serving. `on_routes` hears the new table."""
     from golive.local.apigw import routes as route_table
     from golive.service.auth import add_jwt_function
 
@@ -114,6 +130,8 @@ async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
               f"its log) until you fix the code", file=sys.stderr, flush=True)
         return
     lambdas.reload(fresh)
+    if on_routes is not None:
+        on_routes(table.routes)
     print(f"golive dev: reloaded ({len(table.routes)} routes)", file=sys.stderr, flush=True)
 
 

@@ -33,6 +33,9 @@ TAIL_POLL_S = 2.0  # `golive logs --stage S --tail` without Live Tail: one Filte
 SYNC_VERSION = 1
 
 _RID = re.compile(r"RequestId: ([0-9A-Za-z-]+)")
+# Lambda's timeout line, written by the platform into the function's stream: "2026-12-04T18:00:03.004Z <id> Task
+# timed out after 3.00 seconds"
+_TIMEOUT = re.compile(r"^\S+ ([0-9a-f-]{36}) Task timed out after ")
 _PLATFORM_PREFIXES = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "INIT_START ", "INIT_REPORT ",
                       "RESTORE_START ", "RESTORE_REPORT ", "EXTENSION\t", "TELEMETRY\t", "XRAY TraceId: ")
 # A request stored before its invocation's REPORT line reached CloudWatch (the next fetch brings it) takes the
@@ -257,14 +260,14 @@ def open_writer(path: Path) -> Store:
             time.sleep(0.2)
 
 
-def open_reader(path: Path) -> Any:
+def open_reader(path: Path, service_root: Path, stage: str) -> Any:
     """FileSource over the stage's store, waiting like open_writer while another process writes it."""
     from golive.telemetry.source import FileSource
 
     deadline = time.monotonic() + STORE_BUSY_S
     while True:
         try:
-            return FileSource(path)
+            return FileSource(path, service_root, stage)
         except StoreError:
             if time.monotonic() > deadline:
                 raise
@@ -293,6 +296,8 @@ def function_lines(events: Iterable[LogEvent], names: StageLogs, open_invocation
                 elif text.startswith("END ") and rid == current:
                     current = None
                 lines.append(FunctionLine(function, rid, "platform", text, event.timestamp_ms / 1000))
+            elif timeout := _TIMEOUT.match(text):
+                lines.append(FunctionLine(function, timeout.group(1), "platform", text, event.timestamp_ms / 1000))
             else:
                 lines.append(FunctionLine(function, current, "stdout", text, event.timestamp_ms / 1000))
         if current is None:
@@ -343,7 +348,7 @@ class StageSource:
         self.logs_client = cloudwatch.client()
         self.path = sync_stage(self.service_root, stage, 0.0 if tail and since_s is None else since_s,
                                logs_client=self.logs_client)
-        self.file = open_reader(self.path)
+        self.file = open_reader(self.path, self.service_root, self.stage)
         self.where = f"CloudWatch Logs of stage {stage} (stored in {self.path})"
         self._last_sync = time.monotonic()
         self._live: cloudwatch.LiveTail | None = None
@@ -367,7 +372,7 @@ class StageSource:
             else:
                 sync_stage(self.service_root, self.stage, None, logs_client=self.logs_client)
         finally:
-            self.file = open_reader(self.path)
+            self.file = open_reader(self.path, self.service_root, self.stage)
 
     def _ingest_live(self, events: list[LogEvent]) -> None:
         if not events:

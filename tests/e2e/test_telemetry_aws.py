@@ -321,6 +321,12 @@ def test_stats_for_the_deployed_stage(deployed: dict[str, Any]) -> None:
     assert rows["GET /report"]["ok"] == 1
     table = ok(deployed["env"], "stats", str(deployed["root"]), "--stage", "prod")
     assert re.search(r"^GET /boom\s+3\s+0\s+0\s+0\s+0\s+3\b", table, re.M), table
+    alarms = json.loads(ok(deployed["env"], "stats", str(deployed["root"]), "--stage", "prod", "--alarms",
+                           "--format", "json"))["alarms"]
+    by_name = {alarm["name"]: alarm for alarm in alarms}  # the template's alarms, evaluated over the stage's data
+    assert by_name["GET /items/{id} latency p99"]["state"] == "OK"
+    assert by_name["GET /health latency p99"]["state"] == "INSUFFICIENT_DATA"  # golive's route, never requested here
+    assert "8.5" in by_name["function api duration p99"]["reason"]  # from the REPORT lines of the 500s
     assert (deployed["root"] / ".golive" / "telemetry-prod.duckdb").exists()
     assert not (deployed["root"] / ".golive" / "telemetry.duckdb").exists()  # the local store is not touched
 

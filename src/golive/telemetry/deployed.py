@@ -206,6 +206,14 @@ def _keys(events: Iterable[LogEvent]) -> list[str]:
     return keys
 
 
+def _key_time(key: str) -> int:
+    """The event time (epoch ms) inside a key made by _keys."""
+    try:
+        return int(key.rsplit("|", 3)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
 def _unseen(events: list[LogEvent], seen: set[str]) -> list[LogEvent]:
     return [event for event, key in zip(events, _keys(events), strict=True) if key not in seen]
 
@@ -358,7 +366,9 @@ class StageSource:
             if arns:
                 self._live = cloudwatch.LiveTail(self.logs_client, arns).start()
 
-    def __getattr__(self, name: str) -> Any:  # stats, logs, request, errors, query: the store's answers
+    def __getattr__(self, name: str) -> Any:  # stats, logs, request, errors, query, alarms: the store's answers
+        if name == "file":  # not opened (yet): never recurse
+            raise AttributeError(name)
         return getattr(self.file, name)
 
     def refresh(self) -> None:
@@ -386,7 +396,8 @@ class StageSource:
             known = state.groups.setdefault(group, {"from_ms": now_ms, "until_ms": now_ms, "seen": []})
             new = _unseen([event for event in events if event.group == group], set(known.get("seen", ())))
             # the next FilterLogEvents fetch starts OVERLAP_MS before now: it must skip these
-            known["seen"] = [*known.get("seen", ()), *_overlap_keys(new, now_ms)]
+            kept = [key for key in known.get("seen", ()) if _key_time(key) >= now_ms - OVERLAP_MS]
+            known["seen"] = [*kept, *_overlap_keys(new, now_ms)]
             known["until_ms"] = now_ms
             fresh += new
         ingest(self.path, names, fresh, state)

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles"),
     "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
     "query": ("golive.commands.query", "read-only SQL over golive dev's telemetry (requests, logs, metrics)"),
+    "dashboard": ("golive.commands.dashboard", "the dashboard over a service's telemetry, or a deployed stage's"),
 }
 
 

@@ -1,1 +1,1 @@
-"""The dashboard: server-rendered HTML pages over the telemetry store, served by golive dev and golive dashboard."""
+"""The dashboard: server-rendered pages over the telemetry store (board, charts, invocations, one request)."""

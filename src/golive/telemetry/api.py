@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from golive.telemetry import queries
+from golive.telemetry import explore, queries
 from golive.telemetry.model import API_PREFIX
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -22,7 +22,12 @@ ENDPOINTS = {
     "requests": "GET requests/{any id}: the request, its log lines and metrics",
     "errors": "GET errors?since=1h",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
+    "invocations": "GET invocations?<filters>&limit=100&before=ISO-TIME: the requests behind a chart or board cell",
+    "series": "GET series?<filters>&metric=count|p50|p95|p99|cold_starts|errors|emf:NAME&group_by=status_class"
+              "&buckets=60",
+    "board": "GET board?<filters>&buckets=30: one row per route, gateway and function failures apart",
 }
+# <filters>: route, status, status_class, decided_by, function, error_type, and since=1h or start=&end= (ISO/epoch)
 
 
 def _json(status: int, document: Any, content_type: str = "application/json") -> Reply:
@@ -91,6 +96,8 @@ class TelemetryAPI:
             if found is None:
                 return problem(404, "Not Found", f"no request has the id {any_id!r}")
             return _json(200, found)
+        if name in ("invocations", "series", "board"):
+            return _json(200, self._explore(cursor, name, params))
         if name == "query":
             sql = params.get("sql")
             if method == "POST":
@@ -102,6 +109,17 @@ class TelemetryAPI:
                 return problem(400, "Bad Request", "pass the SQL as ?sql=SELECT... or a JSON body {\"sql\": ...}")
             return _json(200, queries.read_only_sql(cursor, sql))
         return problem(404, "Not Found", f"no telemetry endpoint {name!r}; endpoints: {', '.join(ENDPOINTS)}")
+
+
+    @staticmethod
+    def _explore(cursor: Any, name: str, params: dict[str, str]) -> dict[str, Any]:
+        filters = explore.parse_filters(params)
+        if name == "invocations":
+            return explore.invocations(cursor, filters, _int(params.get("limit"), 100), params.get("before") or None)
+        if name == "series":
+            return explore.series(cursor, filters, params.get("metric") or "count",
+                                  params.get("group_by") or "status_class", _int(params.get("buckets"), 60))
+        return explore.board(cursor, filters, _int(params.get("buckets"), 30))
 
 
 def _int(text: str | None, default: int) -> int:

@@ -51,6 +51,7 @@ public_routes = ["GET /malformed", "GET /limited", "GET /slow"]
 
 [functions.api]
 handler = "app.handler"
+memory = 256
 
 [functions.raw]
 handler = "raw.handler"
@@ -275,7 +276,7 @@ def test_board_to_invocations_to_the_failed_request_shows_its_stack_trace_and_lo
     gateway = page.locator("section[aria-labelledby='gw']").inner_text()
     assert newest in gateway and "GET /boom" in gateway
     lambda_view = page.locator("section[aria-labelledby='fn']").inner_text()
-    assert "Billed duration" in lambda_view and "MB used of 128 MB" in lambda_view
+    assert "Billed duration" in lambda_view and "MB used of 256 MB" in lambda_view
     screenshot(page, "request")
 
 

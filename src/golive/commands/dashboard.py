@@ -16,11 +16,11 @@ DASHBOARD_PATH = "/_golive/"
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service_dir", nargs="?", default=".", metavar="SERVICE_DIR",
                         help="folder holding golive.toml (default: the current folder)")
-    parser.add_argument("--port", type=int, default=3100, help="port to listen on (default 3100; 0 picks a free one)")
+    parser.add_argument("--port", type=int, default=3100, metavar="N", help="port to listen on (default 3100; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--stage", help="a deployed stage: sync its telemetry from CloudWatch and show that")
-    parser.add_argument("--since", default="24h", help="with --stage: how far back to sync (default 24h)")
-    parser.add_argument("--refresh", type=float, default=60.0,
+    parser.add_argument("--stage", metavar="NAME", help="a deployed stage: sync its telemetry from CloudWatch and show that")
+    parser.add_argument("--since", default="24h", metavar="DURATION", help="with --stage: how far back to sync (default 24h)")
+    parser.add_argument("--refresh", type=float, default=60.0, metavar="SECONDS",
                         help="with --stage: seconds between syncs (default 60)")
 
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError:
         raise CLIError(f"port {args.port} is in use; stop the other process or pass --port N") from None
     server.daemon_threads = True
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"golive dashboard: {config.service} telemetry from {where}\nhttp://{host}:{port}{DASHBOARD_PATH}\n"
           f"Press Ctrl+C to stop.", flush=True)
     stop = threading.Event()
@@ -91,7 +91,7 @@ def _stage_sync(root: Path, stage: str, since_s: float | None) -> Any:
     from golive.cli import CLIError
 
     try:
-        from golive.telemetry.deployed import sync_stage
+        from golive.telemetry.deployed import sync_stage  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         raise CLIError("--stage is not available yet in this golive (it needs golive.telemetry.deployed); "
                        "run golive dashboard without --stage for golive dev's telemetry") from None

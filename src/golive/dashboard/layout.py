@@ -102,6 +102,7 @@ def page(title: str, body: str, *, active: str, params: Mapping[str, str] | None
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(title)} · {name}golive</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{STATIC}dashboard.css">
 <script src="{STATIC}dashboard.js" defer></script>
 </head>

@@ -16,6 +16,9 @@ from golive.dashboard.source import View
 # log-record fields shown in the line itself, not beneath it
 _SHOWN = frozenset({"level", "levelname", "message", "msg", "timestamp", "time", "ts", "error", "exception",
                     "stackTrace", "stack"})
+# the invocation's context, which golive's logger repeats on every line: shown once, in the gateway and Lambda views
+_CONTEXT = frozenset({"service", "function", "request_id", "correlation_id", "trace_id", "xray_trace_id",
+                      "cold_start", "method", "path", "route"})
 _MEMORY_SIZE = re.compile(r"Memory Size: (\d+) MB")
 GATEWAY_REASONS = {
     "UNAUTHORIZED": "the authorizer refused the request (no token, or a token it does not accept)",
@@ -174,7 +177,7 @@ def _logs(lines: list[dict[str, Any]]) -> str:
                 if line.get("kind") == "emf":
                     record = {k: v for k, v in record.items() if k != "_aws"}
                 fields = "".join(f"<span><b>{e(k)}</b>={e(_compact(v))}</span>" for k, v in record.items()
-                                 if k not in _SHOWN)
+                                 if k not in _SHOWN and k not in _CONTEXT)
         message = line.get("message") if line.get("kind") != "emf" else "EMF metrics"
         items.append(f'<li data-log-line><span class="ts">{e(_clock(line.get("ts")))}</span>'
                      f'<span class="level level-{e(level)}">{e(level)}</span> <span class="message">{e(message)}'

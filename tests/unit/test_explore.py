@@ -290,6 +290,29 @@ def test_invocations_page_through_everything_once_even_across_equal_times(cur: A
     assert times == [iso(BASE + 301)]
 
 
+def test_invocations_page_exactly_at_microsecond_times(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.duckdb")
+    collector = Collector(store)
+    log = AccessLog(enabled=False, callback=collector.on_access_log)
+    # sub-millisecond times, microseconds apart, two of them at the same microsecond
+    stamps = [BASE * 1000 + 123.457, BASE * 1000 + 123.458, BASE * 1000 + 123.458, BASE * 1000 + 123.459,
+              BASE * 1000 + 124.001, BASE * 1000 + 124.002]
+    for index, stamp in enumerate(stamps):
+        log.emit({"requestId": f"us-{index}", "requestTimeEpoch": stamp, "routeKey": GET_USER, "status": 200,
+                  "httpMethod": "GET", "path": "/users/1", "responseLatency": 1})
+    collector.close()
+    seen: list[str] = []
+    before = None
+    for _ in range(10):
+        page = explore.invocations(store.cursor(), explore.Filters(), limit=2, before=before)
+        seen += [row["request_id"] for row in page["invocations"]]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert sorted(seen) == sorted(f"us-{i}" for i in range(len(stamps))) and len(seen) == len(stamps)
+    store.close()
+
+
 def test_invocations_filtered_to_a_bar_of_the_chart(cur: Any) -> None:
     chart = explore.series(cur, window(), "count", "status_class", buckets=10)
     minute = chart["buckets"][3]

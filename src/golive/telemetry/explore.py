@@ -178,10 +178,10 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
         params.append(f.decided_by)
     if f.start is not None:
         parts.append("r.ts >= make_timestamp(?::BIGINT)")
-        params.append(int(f.start * 1_000_000))
+        params.append(round(f.start * 1_000_000))
     if f.end is not None:
         parts.append("r.ts < make_timestamp(?::BIGINT)")
-        params.append(int(f.end * 1_000_000))
+        params.append(round(f.end * 1_000_000))
     return " AND ".join(parts) or "TRUE", params
 
 
@@ -198,7 +198,7 @@ def invocations(cur: Any, f: Filters, limit: int = 100, before: str | None = Non
     where, params = _where(f)
     if before:
         where += " AND r.ts < make_timestamp(?::BIGINT)"
-        params.append(int(_before_epoch(before) * 1_000_000))
+        params.append(_before_us(before))
     # Top-N on (ts, rowid) first, then the columns of those rows only: sorting whole rows would decompress every
     # string column of every matching request.
     found = cur.execute(f"SELECT r.rowid, epoch_us(r.ts) FROM requests r WHERE {where} ORDER BY r.ts DESC "
@@ -212,7 +212,8 @@ def invocations(cur: Any, f: Filters, limit: int = 100, before: str | None = Non
             tie = cur.execute(f"SELECT r.rowid, epoch_us(r.ts) FROM requests r WHERE {where} AND "
                               f"r.ts = make_timestamp(?::BIGINT)", [*params, boundary]).fetchall()
             page, boundary = tie, boundary - 1
-        next_before = _iso((boundary + 1) / 1_000_000, "microseconds")
+        next_before = (_EPOCH + dt.timedelta(microseconds=boundary + 1)).isoformat(timespec="microseconds") \
+            .replace("+00:00", "Z")
         found = page
     rows: list[dict[str, Any]] = []
     if found:
@@ -226,10 +227,21 @@ def invocations(cur: Any, f: Filters, limit: int = 100, before: str | None = Non
     return {"invocations": rows, "next_before": next_before, "filters": _filters_document(f)}
 
 
-def _before_epoch(text: str) -> float:
-    value = _parse_time("before", text)
-    assert value is not None
-    return value
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _before_us(text: str) -> int:
+    """A page boundary in exact microseconds: the ISO time is read as integers, never through a float."""
+    _parse_time("before", text)  # refuses what is not a time, in one line
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        value = _parse_time("before", text)
+        assert value is not None
+        return round(value * 1_000_000)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 # an invocation's lines are written from its request's arrival to Lambda's longest timeout (15 minutes) after; the

@@ -181,3 +181,13 @@ def _table_alarms(config: ServiceConfig, name: str, values: dict[str, float]) ->
             "system_errors", "Sum", "count", "GreaterThanThreshold", values["dynamodb_system_errors"], *window,
             table=name, operations=tuple(operations)))
     return found
+
+
+def service_alarms(config: ServiceConfig) -> list[AlarmDefinition]:
+    """The alarms of a service read from its folder: every function's route table imported (isolated from this
+    process's modules) and assigned as the template assigns it."""
+    from golive.service.assignment import assign_routes
+    from golive.service.loading import load_apps_isolated
+
+    assigned = assign_routes(config, load_apps_isolated(config))
+    return alarm_definitions(config, [(item.key, item.function) for item in assigned])

@@ -21,6 +21,7 @@ ENDPOINTS = {
     "logs": "GET logs?since=1h&filter=...&limit=200&after=ISO-TIME",
     "requests": "GET requests/{any id}: the request, its log lines and metrics",
     "errors": "GET errors?since=1h",
+    "alarms": "GET alarms?since=1h: every alarm golive template deploys, evaluated over the store",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
 }
 
@@ -38,8 +39,10 @@ def problem(status: int, title: str, detail: str) -> Reply:
 class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
-    def __init__(self, store: Any, collector: Any = None, service: str = "") -> None:
+    def __init__(self, store: Any, collector: Any = None, service: str = "",
+                 alarms: Callable[[], list[Any]] | None = None) -> None:
         self.store, self.collector, self.service = store, collector, service
+        self.alarms = alarms  # the service's alarm definitions, read when asked (golive.toml may have changed)
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
         """The gateway's hook: answer on a worker thread, reply on the loop."""
@@ -85,6 +88,8 @@ class TelemetryAPI:
             return _json(200, queries.logs(cursor, since, params.get("filter"), limit, params.get("after")))
         if name == "errors":
             return _json(200, queries.errors(cursor, since, _int(params.get("limit"), 50)))
+        if name == "alarms":
+            return self._alarms(cursor, since)
         if name.startswith("requests/"):
             any_id = unquote(name[len("requests/"):])
             found = queries.find_request(cursor, any_id)
@@ -102,6 +107,19 @@ class TelemetryAPI:
                 return problem(400, "Bad Request", "pass the SQL as ?sql=SELECT... or a JSON body {\"sql\": ...}")
             return _json(200, queries.read_only_sql(cursor, sql))
         return problem(404, "Not Found", f"no telemetry endpoint {name!r}; endpoints: {', '.join(ENDPOINTS)}")
+
+
+    def _alarms(self, cursor: Any, since: float | None) -> Reply:
+        from golive.service.config import ConfigError
+        from golive.telemetry.alarms import evaluate
+
+        if self.alarms is None:
+            return problem(404, "Not Found", "this server has no service description to take alarms from")
+        try:
+            definitions = self.alarms()
+        except ConfigError as exc:  # golive.toml edited into something that does not load
+            return problem(503, "Service Unavailable", f"the alarms cannot be read: {exc}")
+        return _json(200, evaluate(cursor, definitions, since))
 
 
 def _int(text: str | None, default: int) -> int:

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                            f"a request, or pass --stage NAME for a deployed stage")
         where = f"{path} (read-only)"
     try:
-        source = FileSource(path, config.service, sync)
+        source = FileSource(path, config.service, sync, alarms=_alarm_definitions(config))
     except StoreError as exc:
         raise CLIError(str(exc)) from None
     dashboard = Dashboard(source, config.service)
@@ -85,6 +85,20 @@ def run(args: argparse.Namespace) -> int:
         server.server_close()
     print("golive dashboard: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _alarm_definitions(config: Any) -> Any:
+    """The service's alarms, read once on first use (loading the route tables takes a child process)."""
+    from golive.service.alarms import service_alarms
+
+    found: list[Any] = []
+
+    def definitions() -> list[Any]:
+        if not found:
+            found.append(service_alarms(config))
+        return found[0]  # type: ignore[no-any-return]
+
+    return definitions
 
 
 def _stage_sync(root: Path, stage: str, since_s: float | None) -> Any:

@@ -87,6 +87,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     on_access: Any = screen.access if screen is not None else hint
     on_function: Any = screen.function_log if screen is not None else cloud._print_function_log
     options: dict[str, Any] = {"print_access_log": screen is None}
+    on_routes: Any = table.extend
     telemetry = None
     if not getattr(args, "no_telemetry", False):
         from golive.telemetry.devhook import DevTelemetry
@@ -98,6 +99,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
         on_access = compose(on_access, telemetry.on_access_log)
         on_function = compose(on_function, telemetry.on_function_log)
         options["reserved"] = _reserved(telemetry, config.service)
+        on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
     options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:
@@ -107,7 +109,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
                 "local cloud: API Gateway + Lambda workers", text, dashboard=telemetry is not None)
 
     try:
-        code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
+        code = cloud.run(config, args.host, args.port, on_routes=on_routes, watch=not args.no_reload,
                          ready=ready, **options)
     finally:
         if screen is not None:

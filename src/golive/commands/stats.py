@@ -1,12 +1,22 @@
 """`golive stats`: per route (or status, or minute) counts, 2xx / 4xx / 5xx split into gateway-made and
-function-made, latency p50 / p95 / p99, cold starts and throttles, from golive dev's telemetry."""
+function-made, latency p50 / p95 / p99, cold starts and throttles, from golive dev's telemetry; with --alarms, the
+state of every alarm `golive template` deploys, evaluated over the same data."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
-from golive.commands._telemetry import SOURCE_HELP, add_service_dir, add_since, since_seconds, table, telemetry
+from golive.commands._telemetry import (
+    SOURCE_HELP,
+    Paint,
+    add_service_dir,
+    add_since,
+    since_seconds,
+    table,
+    telemetry,
+)
 
 COLUMNS = ("count", "ok", "gateway_4xx", "function_4xx", "gateway_5xx", "function_5xx", "p50_ms", "p95_ms",
            "p99_ms", "cold_starts", "throttles")
@@ -22,11 +32,17 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_since(parser)
     parser.add_argument("--by", choices=("route", "status", "minute"), default="route",
                         help="one row per route (default), status or minute")
+    parser.add_argument("--alarms", action="store_true",
+                        help="instead: every alarm golive template deploys (latency percentiles, 4xx / 5xx / success "
+                             "rates, function errors, throttles, duration, concurrency), evaluated over the stored "
+                             "requests with the template's periods and thresholds: OK, ALARM or INSUFFICIENT_DATA")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
 
 
 def run(args: argparse.Namespace) -> int:
     since = since_seconds(args.since)
+    if args.alarms:
+        return _alarms(args, since)
     with telemetry(args.service_dir) as source:
         result = source.stats(since, args.by)
     if args.format == "json":
@@ -40,3 +56,34 @@ def run(args: argparse.Namespace) -> int:
     rows.append(["all", *(result["total"][c] for c in COLUMNS)])
     print(table((args.by.upper(), *HEADERS), rows, right=range(1, len(HEADERS) + 1)))
     return 0
+
+
+_STATE_COLOURS = {"OK": "32", "ALARM": "31", "INSUFFICIENT_DATA": "33"}  # codes of one length: columns align
+_SYMBOLS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": ">=", "LessThanThreshold": "<",
+            "LessThanOrEqualToThreshold": "<="}
+
+
+def _alarms(args: argparse.Namespace, since: float | None) -> int:
+    with telemetry(args.service_dir) as source:
+        result = source.alarms(since)
+    if args.format == "json":
+        print(json.dumps(result, indent=2))
+        return 0
+    paint = Paint()
+    rows = [[alarm["name"], paint(alarm["state"], _STATE_COLOURS[alarm["state"]]), _versus(alarm), alarm["reason"]]
+            for alarm in result["alarms"]]
+    if not rows:
+        print("this service has no alarms")
+        return 0
+    print(table(("NAME", "STATE", "VALUE vs THRESHOLD", "REASON"), rows))
+    counts = {state: sum(1 for a in result["alarms"] if a["state"] == state) for state in _STATE_COLOURS}
+    firing = [a["name"] for a in result["alarms"] if a["state"] == "ALARM"]
+    summary = f"{counts['ALARM']} ALARM, {counts['OK']} OK, {counts['INSUFFICIENT_DATA']} INSUFFICIENT_DATA"
+    print(summary + (f": would page for {', '.join(firing)}" if firing else ""))
+    return 0
+
+
+def _versus(alarm: dict[str, Any]) -> str:
+    unit = {"%": "%", "ms": " ms"}.get(alarm["unit"], "")
+    value = "-" if alarm["value"] is None else f"{alarm['value']:g}{unit}"
+    return f"{value} {_SYMBOLS[alarm['comparison']]} {alarm['threshold']:g}{unit}"

@@ -46,7 +46,7 @@ def render(view: View) -> tuple[int, str]:
 def alarm_states(view: View) -> dict[str | None, list[dict[str, Any]]]:
     """The evaluated alarms by route (None: alarms of a function or the whole API); empty when not served."""
     try:
-        document = view.source.document("alarms")
+        document = view.source.document("alarms", layout.range_params(view.filter_params()))
     except ValueError:
         document = None
     by_route: dict[str | None, list[dict[str, Any]]] = {}

@@ -55,10 +55,11 @@ class FileSource(StoreSource):
     golive dev can start and take it (DuckDB has one writer), and each page sees everything written so far.
     `sync`, when given, rewrites the file from elsewhere (a deployed stage) on `refresh()`."""
 
-    def __init__(self, path: Path, service: str = "", sync: Callable[[], Path] | None = None) -> None:
+    def __init__(self, path: Path, service: str = "", sync: Callable[[], Path] | None = None,
+                 alarms: Callable[[], list[Any]] | None = None) -> None:
         self.path, self.sync, self.service = Path(path), sync, service
         Store(self.path, read_only=True).close()  # fail now, with the store's one line, when it cannot be read
-        super().__init__(None, TelemetryAPI(None, None, service))
+        super().__init__(None, TelemetryAPI(None, None, service, alarms=alarms))
 
     @contextmanager
     def reading(self) -> Iterator[Any]:

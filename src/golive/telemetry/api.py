@@ -21,6 +21,7 @@ ENDPOINTS = {
     "logs": "GET logs?since=1h&filter=...&limit=200&after=ISO-TIME",
     "requests": "GET requests/{any id}: the request, its log lines and metrics",
     "errors": "GET errors?since=1h",
+    "alarms": "GET alarms?since=1h: every alarm golive template deploys, evaluated over the store",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
     "invocations": "GET invocations?<filters>&limit=100&before=ISO-TIME: the requests behind a chart or board cell",
     "series": "GET series?<filters>&metric=count|p50|p95|p99|cold_starts|errors|emf:NAME&group_by=status_class"
@@ -43,8 +44,10 @@ def problem(status: int, title: str, detail: str) -> Reply:
 class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
-    def __init__(self, store: Any, collector: Any = None, service: str = "") -> None:
+    def __init__(self, store: Any, collector: Any = None, service: str = "",
+                 alarms: Callable[[], list[Any]] | None = None) -> None:
         self.store, self.collector, self.service = store, collector, service
+        self.alarms = alarms  # the service's alarm definitions, read when asked (golive.toml may have changed)
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
         """The gateway's hook: answer on a worker thread, reply on the loop."""
@@ -90,6 +93,8 @@ class TelemetryAPI:
             return _json(200, queries.logs(cursor, since, params.get("filter"), limit, params.get("after")))
         if name == "errors":
             return _json(200, queries.errors(cursor, since, _int(params.get("limit"), 50)))
+        if name == "alarms":
+            return self._alarms(cursor, since)
         if name.startswith("requests/"):
             any_id = unquote(name[len("requests/"):])
             found = queries.find_request(cursor, any_id)
@@ -110,7 +115,6 @@ class TelemetryAPI:
             return _json(200, queries.read_only_sql(cursor, sql))
         return problem(404, "Not Found", f"no telemetry endpoint {name!r}; endpoints: {', '.join(ENDPOINTS)}")
 
-
     @staticmethod
     def _explore(cursor: Any, name: str, params: dict[str, str]) -> dict[str, Any]:
         filters = explore.parse_filters(params)
@@ -120,6 +124,18 @@ class TelemetryAPI:
             return explore.series(cursor, filters, params.get("metric") or "count",
                                   params.get("group_by") or "status_class", _int(params.get("buckets"), 60))
         return explore.board(cursor, filters, _int(params.get("buckets"), 30))
+
+    def _alarms(self, cursor: Any, since: float | None) -> Reply:
+        from golive.service.config import ConfigError
+        from golive.telemetry.alarms import evaluate
+
+        if self.alarms is None:
+            return problem(404, "Not Found", "this server has no service description to take alarms from")
+        try:
+            definitions = self.alarms()
+        except ConfigError as exc:  # golive.toml edited into something that does not load
+            return problem(503, "Service Unavailable", f"the alarms cannot be read: {exc}")
+        return _json(200, evaluate(cursor, definitions, since))
 
 
 def _int(text: str | None, default: int) -> int:

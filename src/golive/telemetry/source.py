@@ -21,8 +21,9 @@ HTTP_TIMEOUT_S = 30.0
 class FileSource:
     """The store file, read-only (golive dev is not running)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, service_root: Path | None = None) -> None:
         self.path = path
+        self.root = service_root if service_root is not None else path.parent.parent
         self.store = Store(path, read_only=True)
         self.where = str(path)
 
@@ -44,6 +45,15 @@ class FileSource:
 
     def query(self, sql: str) -> dict[str, Any]:
         return queries.read_only_sql(self._cursor(), sql)
+
+    def alarms(self, since_s: float | None) -> dict[str, Any]:
+        """Every alarm the template deploys, evaluated over the store: the service's golive.toml and route tables
+        are read from its folder (importing its handlers, as golive template does)."""
+        from golive.service.alarms import service_alarms
+        from golive.service.config import load_config
+        from golive.telemetry.alarms import evaluate
+
+        return evaluate(self._cursor(), service_alarms(load_config(self.root)), since_s)
 
     def refresh(self) -> None:
         """Reopen (a read-only DuckDB connection sees the file as it was when opened)."""
@@ -99,6 +109,9 @@ class HTTPSource:
     def query(self, sql: str) -> dict[str, Any]:
         return self._get("query", {"sql": sql})  # type: ignore[no-any-return]
 
+    def alarms(self, since_s: float | None) -> dict[str, Any]:
+        return self._get("alarms", {"since": self._since(since_s)})  # type: ignore[no-any-return]
+
     def refresh(self) -> None:
         pass
 
@@ -130,4 +143,4 @@ def open_source(service_root: Path) -> FileSource | HTTPSource:
     if not path.exists():
         raise StoreError(f"no telemetry for {service_root} yet: run `golive dev {service_root}` and send it a "
                          f"request")
-    return FileSource(path)
+    return FileSource(path, service_root)

@@ -16,10 +16,13 @@ DASHBOARD_PATH = "/_golive/"
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("service_dir", nargs="?", default=".", metavar="SERVICE_DIR",
                         help="folder holding golive.toml (default: the current folder)")
-    parser.add_argument("--port", type=int, default=3100, metavar="N", help="port to listen on (default 3100; 0 picks a free one)")
+    parser.add_argument("--port", type=int, default=3100, metavar="N",
+                        help="port to listen on (default 3100; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--stage", metavar="NAME", help="a deployed stage: sync its telemetry from CloudWatch and show that")
-    parser.add_argument("--since", default="24h", metavar="DURATION", help="with --stage: how far back to sync (default 24h)")
+    parser.add_argument("--stage", metavar="NAME",
+                        help="a deployed stage: sync its telemetry from CloudWatch and show that")
+    parser.add_argument("--since", default="24h", metavar="DURATION",
+                        help="with --stage: how far back to sync (default 24h)")
     parser.add_argument("--refresh", type=float, default=60.0, metavar="SECONDS",
                         help="with --stage: seconds between syncs (default 60)")
 

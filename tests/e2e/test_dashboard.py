@@ -43,6 +43,11 @@ stage = "dev"
 [api.integration_timeouts]
 "GET /slow" = 0.3
 
+[alarms]  # a test's few requests are enough to page: no low-traffic guard, one period decides
+min_requests = 1
+evaluation_periods = 1
+datapoints_to_alarm = 1
+
 [auth]
 type = "jwt"
 issuer = "https://shop.example.test"
@@ -204,9 +209,9 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def screenshot(page: Any, name: str) -> None:
+def screenshot(page: Any, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def board_cells(page: Any) -> dict[str, dict[str, str]]:
@@ -334,11 +339,27 @@ def test_errors_page_groups_the_exception_with_its_requests(shop: dict[str, Any]
     screenshot(page, "errors")
 
 
-def test_alarms_and_cost_pages_render(shop: dict[str, Any], page: Any) -> None:
-    for name in ("alarms", "cost"):
-        page.goto(f"{shop['server'].url}/_golive/{name}")
-        assert page.locator("h1").inner_text() == name.capitalize()
-        screenshot(page, name)
+def test_alarms_page_shows_each_alarm_with_its_state_and_the_board_its_route_state(shop: dict[str, Any],
+                                                                                   page: Any) -> None:
+    page.goto(f"{shop['server'].url}/_golive/alarms")
+    states = {row.get_attribute("id"): row.get_attribute("data-state")
+              for row in page.locator("table.alarms > tbody > tr").all()}
+    assert len(states) > 10 and set(states.values()) <= {"OK", "ALARM", "INSUFFICIENT_DATA"}
+    boom = {name: state for name, state in states.items() if name and "GET /boom" in name}
+    assert boom and "ALARM" in boom.values(), boom  # every request of GET /boom failed: its 5xx alarm fires
+    screenshot(page, "alarms", full_page=False)
+    page.goto(f"{shop['server'].url}/_golive/")
+    badge = page.locator("table.board tr[data-route='GET /boom'] td[data-col='alarms'] a")
+    assert "in ALARM" in badge.inner_text()
+    badge.click()
+    assert all("GET /boom" in (row.get_attribute("id") or "")
+               for row in page.locator("table.alarms > tbody > tr").all())
+
+
+def test_cost_page_renders(shop: dict[str, Any], page: Any) -> None:
+    page.goto(f"{shop['server'].url}/_golive/cost")
+    assert page.locator("h1").inner_text() == "Cost"
+    screenshot(page, "cost")
 
 
 def test_board_and_request_page_work_with_javascript_off(shop: dict[str, Any], browser: Any) -> None:

@@ -22,6 +22,7 @@ ENDPOINTS = {
     "requests": "GET requests/{any id}: the request, its log lines and metrics",
     "errors": "GET errors?since=1h",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
+    "cost": "GET cost?since=1h: the month's AWS bill this traffic would make, memory right-sizing per function",
 }
 
 
@@ -38,8 +39,9 @@ def problem(status: int, title: str, detail: str) -> Reply:
 class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
-    def __init__(self, store: Any, collector: Any = None, service: str = "") -> None:
+    def __init__(self, store: Any, collector: Any = None, service: str = "", service_root: Any = None) -> None:
         self.store, self.collector, self.service = store, collector, service
+        self.service_root = service_root  # golive.toml is read again for each cost: memory may change while dev runs
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
         """The gateway's hook: answer on a worker thread, reply on the loop."""
@@ -85,6 +87,11 @@ class TelemetryAPI:
             return _json(200, queries.logs(cursor, since, params.get("filter"), limit, params.get("after")))
         if name == "errors":
             return _json(200, queries.errors(cursor, since, _int(params.get("limit"), 50)))
+        if name == "cost":
+            from golive.telemetry.cost import cost
+            from golive.telemetry.source import service_config
+
+            return _json(200, cost(cursor, since, service_config(self.service_root)))
         if name.startswith("requests/"):
             any_id = unquote(name[len("requests/"):])
             found = queries.find_request(cursor, any_id)

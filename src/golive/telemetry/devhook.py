@@ -23,7 +23,7 @@ class DevTelemetry:
         self.root = Path(service_root)
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
-        self.api = TelemetryAPI(self.store, self.collector, service)
+        self.api = TelemetryAPI(self.store, self.collector, service, self.root)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve

@@ -21,8 +21,9 @@ HTTP_TIMEOUT_S = 30.0
 class FileSource:
     """The store file, read-only (golive dev is not running)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, service_root: Path | None = None) -> None:
         self.path = path
+        self.service_root = service_root
         self.store = Store(path, read_only=True)
         self.where = str(path)
 
@@ -44,6 +45,11 @@ class FileSource:
 
     def query(self, sql: str) -> dict[str, Any]:
         return queries.read_only_sql(self._cursor(), sql)
+
+    def cost(self, since_s: float | None) -> dict[str, Any]:
+        from golive.telemetry.cost import cost
+
+        return cost(self._cursor(), since_s, service_config(self.service_root))
 
     def refresh(self) -> None:
         """Reopen (a read-only DuckDB connection sees the file as it was when opened)."""
@@ -99,6 +105,9 @@ class HTTPSource:
     def query(self, sql: str) -> dict[str, Any]:
         return self._get("query", {"sql": sql})  # type: ignore[no-any-return]
 
+    def cost(self, since_s: float | None) -> dict[str, Any]:
+        return self._get("cost", {"since": self._since(since_s)})  # type: ignore[no-any-return]
+
     def refresh(self) -> None:
         pass
 
@@ -130,4 +139,17 @@ def open_source(service_root: Path) -> FileSource | HTTPSource:
     if not path.exists():
         raise StoreError(f"no telemetry for {service_root} yet: run `golive dev {service_root}` and send it a "
                          f"request")
-    return FileSource(path)
+    return FileSource(path, service_root)
+
+
+def service_config(service_root: Path | None) -> Any:
+    """golive.toml of the service (memory and architecture per function, the API type), or None when it cannot be
+    read: the cost then falls back to what the REPORT lines say."""
+    if service_root is None:
+        return None
+    from golive.service.config import ConfigError, load_config
+
+    try:
+        return load_config(service_root)
+    except ConfigError:
+        return None

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                            f"a request, or pass --stage NAME for a deployed stage")
         where = f"{path} (read-only)"
     try:
-        source = FileSource(path, config.service, sync, alarms=_alarm_definitions(config))
+        source = FileSource(path, config.service, sync, alarms=_alarm_definitions(config), service_root=root)
     except StoreError as exc:
         raise CLIError(str(exc)) from None
     dashboard = Dashboard(source, config.service)

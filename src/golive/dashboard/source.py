@@ -56,10 +56,10 @@ class FileSource(StoreSource):
     `sync`, when given, rewrites the file from elsewhere (a deployed stage) on `refresh()`."""
 
     def __init__(self, path: Path, service: str = "", sync: Callable[[], Path] | None = None,
-                 alarms: Callable[[], list[Any]] | None = None) -> None:
+                 alarms: Callable[[], list[Any]] | None = None, service_root: Path | None = None) -> None:
         self.path, self.sync, self.service = Path(path), sync, service
         Store(self.path, read_only=True).close()  # fail now, with the store's one line, when it cannot be read
-        super().__init__(None, TelemetryAPI(None, None, service, alarms=alarms))
+        super().__init__(None, TelemetryAPI(None, None, service, alarms=alarms, service_root=service_root))
 
     @contextmanager
     def reading(self) -> Iterator[Any]:

@@ -24,7 +24,8 @@ class DevTelemetry:
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
         self.routes: list[tuple[str, str]] = []  # (route key, function), as the gateway read them
-        self.api = TelemetryAPI(self.store, self.collector, service, alarms=self.alarm_definitions)
+        self.api = TelemetryAPI(self.store, self.collector, service, alarms=self.alarm_definitions,
+                                service_root=self.root)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve

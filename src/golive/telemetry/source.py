@@ -24,6 +24,7 @@ class FileSource:
     def __init__(self, path: Path, service_root: Path | None = None) -> None:
         self.path = path
         self.root = service_root if service_root is not None else path.parent.parent
+        self.service_root = self.root
         self.store = Store(path, read_only=True)
         self.where = str(path)
 
@@ -54,6 +55,10 @@ class FileSource:
         from golive.telemetry.alarms import evaluate
 
         return evaluate(self._cursor(), service_alarms(load_config(self.root)), since_s)
+    def cost(self, since_s: float | None) -> dict[str, Any]:
+        from golive.telemetry.cost import cost
+
+        return cost(self._cursor(), since_s, service_config(self.service_root))
 
     def refresh(self) -> None:
         """Reopen (a read-only DuckDB connection sees the file as it was when opened)."""
@@ -111,6 +116,8 @@ class HTTPSource:
 
     def alarms(self, since_s: float | None) -> dict[str, Any]:
         return self._get("alarms", {"since": self._since(since_s)})  # type: ignore[no-any-return]
+    def cost(self, since_s: float | None) -> dict[str, Any]:
+        return self._get("cost", {"since": self._since(since_s)})  # type: ignore[no-any-return]
 
     def refresh(self) -> None:
         pass
@@ -144,3 +151,16 @@ def open_source(service_root: Path) -> FileSource | HTTPSource:
         raise StoreError(f"no telemetry for {service_root} yet: run `golive dev {service_root}` and send it a "
                          f"request")
     return FileSource(path, service_root)
+
+
+def service_config(service_root: Path | None) -> Any:
+    """golive.toml of the service (memory and architecture per function, the API type), or None when it cannot be
+    read: the cost then falls back to what the REPORT lines say."""
+    if service_root is None:
+        return None
+    from golive.service.config import ConfigError, load_config
+
+    try:
+        return load_config(service_root)
+    except ConfigError:
+        return None

@@ -359,6 +359,10 @@ def test_alarms_page_shows_each_alarm_with_its_state_and_the_board_its_route_sta
 def test_cost_page_renders(shop: dict[str, Any], page: Any) -> None:
     page.goto(f"{shop['server'].url}/_golive/cost")
     assert page.locator("h1").inner_text() == "Cost"
+    assert page.locator("td[data-col='total_usd']").inner_text().startswith("$")
+    functions = {row.get_attribute("data-function") for row in page.locator("tr[data-function]").all()}
+    assert functions == {"api", "raw"}  # every function that served requests, with its right-sizing
+    assert "256 MB" in page.locator("tr[data-function='api']").inner_text()  # the memory golive.toml gives it
     screenshot(page, "cost")
 
 

@@ -26,18 +26,32 @@ def render(view: View) -> tuple[int, str]:
     foot = (f'<tr><th scope="row">Total per month</th><td class="num" data-col="total_usd">'
             f'{_usd(monthly.get("total_usd"))}</td></tr>')
     free = document.get("free_tier") or {}
-    free_rows = [f'<tr><th scope="row">{e(k.replace("_", " "))}</th><td>{e(v)}</td></tr>' for k, v in free.items()]
+    free_rows = [f'<tr><th scope="row">{e(FREE_NAMES.get(k, k.replace("_", " ")))}</th><td>{number(v)}</td></tr>'
+                 for k, v in free.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    notes = [str(v) for k, v in free.items() if k.endswith("note") and v]
+    dynamodb = document.get("dynamodb") or {}
+    if dynamodb and not dynamodb.get("measured") and dynamodb.get("note"):
+        notes.append(f"DynamoDB: {dynamodb['note']}")
+    sources = prices.get("source")
+    cited = (", ".join(f'<a href="{e(href)}">{e(name.replace("_", " "))}</a>' for name, href in sources.items())
+             if isinstance(sources, dict) else e(sources))
     functions = [_function(f) for f in document.get("functions") or []]
     body = (f'<p class="subtitle">{number(document.get("requests"))} requests ({e(document.get("api_type"))} API) '
             f"between {e(window.get('start'))} and {e(window.get('end'))} UTC, extrapolated to a month at "
-            f"{e(prices.get('region'))} list prices of {e(prices.get('date'))} ({e(prices.get('source'))}).</p>"
+            f"{e(prices.get('region'))} list prices read on {e(prices.get('date'))} (AWS pricing pages: {cited}).</p>"
             + layout.table("Monthly cost at this rate (USD)", ["Item", "Per month"], rows, foot=foot)
-            + (layout.table("Free tier (not deducted above)", ["Item", "Allowance"], free_rows) if free_rows else "")
+            + (layout.table("Free tier a month (not deducted above)", ["Item", "Allowance"], free_rows)
+               if free_rows else "")
+            + "".join(f'<p class="kinds">{e(note)}</p>' for note in notes)
             + layout.table("Memory right-sizing", ["Function", "Memory", "Architecture", "Invocations",
                                                    "Avg billed", "GB-seconds", "Max used", "Suggested", "Hint"],
                            functions))
     return 200, layout.page("Cost", body, active="cost", params=view.params, service=view.service,
                             picker_html=layout.picker(view.params, view.params))
+
+
+FREE_NAMES = {"lambda_requests": "Lambda requests", "lambda_gb_s": "Lambda GB-seconds",
+              "api_gateway_requests": "API Gateway requests"}
 
 
 def _function(row: dict[str, Any]) -> str:

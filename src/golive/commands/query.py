@@ -5,21 +5,32 @@ from __future__ import annotations
 import argparse
 import json
 
-from golive.commands._telemetry import SOURCE_HELP, add_service_dir, table, telemetry
+from golive.commands._telemetry import (
+    SOURCE_HELP,
+    STAGE_COST,
+    add_service_dir,
+    add_since,
+    add_stage,
+    since_seconds,
+    table,
+    telemetry,
+)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (f"{parser.description}. Tables: requests, logs, metrics and the view errors "
                           f"(docs/telemetry.md lists every column). Only SELECT (and DESCRIBE, SHOW, EXPLAIN) runs. "
-                          f"{SOURCE_HELP}.")
+                          f"{SOURCE_HELP}. {STAGE_COST}.")
     parser.add_argument("sql", metavar="SQL", help="one SELECT statement, e.g. \"SELECT route, count(*) FROM "
                                                    "requests GROUP BY route\"")
     add_service_dir(parser)
+    add_stage(parser)
+    add_since(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
 
 
 def run(args: argparse.Namespace) -> int:
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since_seconds(args.since)) as source:
         result = source.query(args.sql)
     if args.format == "json":
         print(json.dumps(result, indent=2))

@@ -11,9 +11,11 @@ from typing import Any
 
 from golive.commands._telemetry import (
     SOURCE_HELP,
+    STAGE_COST,
     Paint,
     add_service_dir,
     add_since,
+    add_stage,
     since_seconds,
     table,
     telemetry,
@@ -28,8 +30,9 @@ HEADERS = ("COUNT", "2XX/3XX", "4XX GW", "4XX FN", "5XX GW", "5XX FN", "P50 MS",
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (f"{parser.description}. GW: answered by API Gateway itself (authorizer, validation, "
                           f"throttling, malformed or failed integration); FN: answered by the function. "
-                          f"{SOURCE_HELP}.")
+                          f"{SOURCE_HELP}. {STAGE_COST}.")
     add_service_dir(parser)
+    add_stage(parser)
     add_since(parser)
     parser.add_argument("--by", choices=("route", "status", "minute"), default="route",
                         help="one row per route (default), status or minute")
@@ -50,14 +53,14 @@ def run(args: argparse.Namespace) -> int:
         return _alarms(args, since)
     if args.cost:
         return _cost(args, since)
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since) as source:
         result = source.stats(since, args.by)
     if args.format == "json":
         print(json.dumps(result, indent=2))
         return 0
     if not result["rows"]:
-        print("no requests recorded" + (f" in the last {args.since}" if args.since else "") + "; send golive dev a "
-              "request first")
+        print("no requests recorded" + (f" in the last {args.since}" if args.since else "")
+              + (f" for stage {args.stage}" if args.stage else "; send golive dev a request first"))
         return 0
     rows = [[row["key"], *(row[c] for c in COLUMNS)] for row in result["rows"]]
     rows.append(["all", *(result["total"][c] for c in COLUMNS)])
@@ -71,7 +74,7 @@ _SYMBOLS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": ">=", 
 
 
 def _alarms(args: argparse.Namespace, since: float | None) -> int:
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since) as source:
         result = source.alarms(since)
     if args.format == "json":
         print(json.dumps(result, indent=2))
@@ -99,7 +102,7 @@ COST_HEADERS = ("FUNCTION", "MEMORY MB", "ARCH", "INVOCATIONS", "AVG BILLED MS",
 
 
 def _cost(args: argparse.Namespace, since: float | None) -> int:
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since) as source:
         result = source.cost(since)
     if args.format == "json":
         print(json.dumps(result, indent=2))

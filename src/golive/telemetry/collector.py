@@ -62,11 +62,12 @@ SELECT *, CASE WHEN kind = 'json' THEN json_extract_string(line, {_PATHS!r}) END
 # their request arrives (REPORT follows the reply; the function's lines precede it).
 FACTS_TABLE = """CREATE TEMP TABLE IF NOT EXISTS facts (rid UUID, seen TIMESTAMP, duration DOUBLE, billed INTEGER,
     memory SMALLINT, init DOUBLE, correlation_id VARCHAR)"""
+# A REPORT line's facts, in one regular expression (not four): SELECT regexp_extract(line, REPORT_SQL) AS report
+REPORT_SQL = (r"""'\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\t.*Max Memory Used: ([0-9]+) MB\t"""
+              r"""(?:Init Duration: ([0-9.]+) ms)?', ['duration', 'billed', 'memory', 'init']""")
 FACTS_SQL = rf"""INSERT INTO facts
 WITH reports AS (
-    SELECT rid, ts, regexp_extract(line, '\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\t.*Max Memory Used: '
-                                         || '([0-9]+) MB\t(?:Init Duration: ([0-9.]+) ms)?',
-                                   ['duration', 'billed', 'memory', 'init']) AS report  -- one regex, not four
+    SELECT rid, ts, regexp_extract(line, {REPORT_SQL}) AS report
     FROM batch WHERE rid IS NOT NULL AND stream = 'platform' AND starts_with(line, 'REPORT '))
 SELECT rid, ts, TRY_CAST(report.duration AS DOUBLE), TRY_CAST(report.billed AS INTEGER),
     TRY_CAST(report.memory AS SMALLINT), TRY_CAST(nullif(report.init, '') AS DOUBLE), NULL

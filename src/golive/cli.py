@@ -30,7 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles; "
                                        "--alarms: the deployed alarms evaluated locally"),
     "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
-    "query": ("golive.commands.query", "read-only SQL over telemetry (golive dev or --stage): requests, logs, metrics"),
+    "query": ("golive.commands.query", "read-only SQL over telemetry (golive dev or --stage): requests, logs, spans, "
+                                       "metrics"),
     "dashboard": ("golive.commands.dashboard", "the dashboard over a service's telemetry, or a deployed stage's"),
 }
 

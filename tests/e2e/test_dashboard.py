@@ -280,6 +280,8 @@ def test_board_to_invocations_to_the_failed_request_shows_its_stack_trace_and_lo
     assert "INFO" in pricing and "item=y" in pricing and "currency=EUR" in pricing
     gateway = page.locator("section[aria-labelledby='gw']").inner_text()
     assert newest in gateway and "GET /boom" in gateway
+    spans = [g.get_attribute("data-span") for g in page.locator("svg.timeline g[data-span]").all()]
+    assert "shop/dev" in spans and "shop-api" in spans, spans  # the gateway's segment and the function's
     lambda_view = page.locator("section[aria-labelledby='fn']").inner_text()
     assert "Billed duration" in lambda_view and "MB used of 256 MB" in lambda_view
     screenshot(page, "request")

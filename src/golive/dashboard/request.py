@@ -196,11 +196,12 @@ def _metrics(metrics: list[dict[str, Any]]) -> str:
 
 
 def _spans(spans: list[dict[str, Any]]) -> str:
-    """The spans as a timeline: one bar per span, offset from the earliest start, in an SVG (no inline styles)."""
+    """The spans as a timeline: one bar per segment or subsegment, offset from the trace's first start, nested
+    under its parent, in an SVG (positions as attributes: no inline styles)."""
     timed = []
     for span in spans:
-        start = _epoch(span.get("start_time") or span.get("start"))
-        end = _epoch(span.get("end_time") or span.get("end"))
+        start = _epoch(span.get("start_time") or span.get("ts") or span.get("start"))
+        end = _epoch(span.get("end_time") or span.get("end_ts") or span.get("end"))
         if start is None:
             continue
         if end is None:
@@ -209,24 +210,33 @@ def _spans(spans: list[dict[str, Any]]) -> str:
         timed.append((start, end, span))
     if not timed:
         return ""
+    ids = {span.get("id"): span for _, _, span in timed}
+
+    def depth(span: dict[str, Any]) -> int:
+        level, parent = 0, span.get("parent_id")
+        while parent in ids and level < 20:
+            level, parent = level + 1, ids[parent].get("parent_id")
+        return level
+
     origin = min(start for start, _, _ in timed)
     total = max(max(end for _, end, _ in timed) - origin, 1e-6)
-    width, label_w, row_h = 720, 220, 22
+    width, label_w, row_h, room = 860, 260, 22, 80
     bars = []
-    for index, (start, end, span) in enumerate(sorted(timed, key=lambda t: t[0])):
-        x = label_w + (start - origin) / total * (width - label_w - 60)
-        w = max((end - start) / total * (width - label_w - 60), 2)
+    for index, (start, end, span) in enumerate(sorted(timed, key=lambda t: (t[0], depth(t[2])))):
+        x = label_w + (start - origin) / total * (width - label_w - room)
+        w = max((end - start) / total * (width - label_w - room), 2)
         y = index * row_h + 4
-        fault = span.get("fault") or span.get("error") or span.get("status") == "error"
-        name = span.get("name") or span.get("id") or "span"
-        bars.append(f'<text x="4" y="{y + 13}">{e(str(name)[:32])}</text>'
+        fault = bool(span.get("fault") or span.get("error"))
+        name = str(span.get("name") or span.get("id") or "span")
+        detail = " ".join(str(span[k]) for k in ("kind", "operation", "table_name", "exception") if span.get(k))
+        bars.append(f'<g data-span="{e(name)}"><text x="{4 + 10 * depth(span)}" y="{y + 13}">{e(name[:34])}</text>'
                     f'<rect class="{"fault" if fault else "span"}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="14">'
-                    f"<title>{e(name)}: {(end - start) * 1000:.1f} ms</title></rect>"
-                    f'<text x="{x + w + 4:.1f}" y="{y + 13}">{(end - start) * 1000:.1f} ms</text>')
+                    f"<title>{e(name)}: {(end - start) * 1000:.1f} ms {e(detail)}</title></rect>"
+                    f'<text x="{x + w + 4:.1f}" y="{y + 13}">{(end - start) * 1000:.1f} ms</text></g>')
     height = len(timed) * row_h + 8
-    return (f'<section aria-labelledby="spans"><h2 id="spans">Spans</h2><svg class="timeline" role="img" '
-            f'aria-label="Spans timeline, {len(timed)} spans" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}">{"".join(bars)}</svg></section>')
+    return (f'<section aria-labelledby="spans"><h2 id="spans">Spans ({len(timed)})</h2><svg class="timeline" '
+            f'role="img" aria-label="Timeline of {len(timed)} spans over {total * 1000:.1f} ms" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">{"".join(bars)}</svg></section>')
 
 
 def _raw(found: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from golive.telemetry.api import TelemetryAPI
 from golive.telemetry.collector import Collector
 from golive.telemetry.model import DEV_STATE_FILE, state_dir, store_path
+from golive.telemetry.spans import Spans
 from golive.telemetry.store import Store, StoreError
 
 
@@ -24,8 +25,9 @@ class DevTelemetry:
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
         self.routes: list[tuple[str, str]] = []  # (route key, function), as the gateway read them
+        self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
         self.api = TelemetryAPI(self.store, self.collector, service, alarms=self.alarm_definitions,
-                                service_root=self.root)
+                                service_root=self.root, spans=self.spans)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve
@@ -57,6 +59,7 @@ class DevTelemetry:
 
     def close(self) -> None:
         try:
+            self.spans.close()
             self.collector.close()
         finally:
             try:

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import REPO, DevServer
+from test_telemetry_aws import deployed  # noqa: F401  (the stage's log groups on moto, as a fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
@@ -467,10 +469,56 @@ def test_golive_dashboard_serves_the_store_read_only_after_dev_stops(tmp_path: P
     finally:
         served.terminate()
         served.wait(10)
-    stage = subprocess.run([sys.executable, "-m", "golive.cli", "dashboard", str(root), "--stage", "prod"],
-                           capture_output=True, text=True, env=clean_env(), timeout=60)
-    if "not available yet" in stage.stderr:
-        assert stage.returncode == 2 and stage.stderr.count("\n") == 1 and "Traceback" not in stage.stderr
+    unknown = subprocess.run([sys.executable, "-m", "golive.cli", "dashboard", str(root), "--stage", "nope"],
+                             capture_output=True, text=True, env=clean_env(), timeout=60)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.startswith("golive dashboard: error: --stage nope: ")
+
+
+def test_golive_dashboard_stage_serves_the_deployed_stage_and_syncs_what_arrives(deployed: dict[str, Any],  # noqa: F811
+                                                                                 browser: Any) -> None:
+    """The stage's CloudWatch log groups on moto's server (as test_telemetry_aws lays them out), read by the real
+    `golive dashboard --stage prod`, then one more request logged while it serves."""
+    from conftest import free_port
+    from test_telemetry_aws import put
+
+    port = free_port()
+    served = subprocess.Popen([sys.executable, "-m", "golive.cli", "dashboard", str(deployed["root"]), "--stage",
+                               "prod", "--port", str(port), "--refresh", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=deployed["env"])
+    try:
+        assert served.stdout is not None
+        banner = "".join(served.stdout.readline() for _ in range(2))
+        assert "stage prod" in banner and f"http://127.0.0.1:{port}/_golive/" in banner, banner
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/_golive/")
+        cells = board_cells(page)
+        assert cells["GET /boom"]["function_5xx"] == "3" and cells["GET /boom"]["gateway_5xx"] == "0"
+        assert cells["GET /private"]["gateway_4xx"] == "1" and "UNAUTHORIZED" in cells["GET /private"]["kinds"]
+        assert cells["GET /limited"]["gateway_4xx"] == "1" and "THROTTLED" in cells["GET /limited"]["kinds"]
+        page.locator("table.board tr[data-route='GET /boom'] td[data-col='function_5xx'] a").click()
+        page.locator("table.invocations tbody tr").first.locator("a").click()
+        assert "Traceback" in page.locator("pre[data-stack]").first.inner_text()
+        # a request logged after the dashboard started shows after a sync, without restarting it
+        traffic, stage = deployed["traffic"], deployed["stage"]
+        group = stage.access_group
+        before = len(traffic.events.get(group, []))
+        traffic.request(int(time.time() * 1000), "GET", "/limited", "/limited", 429, error_type="THROTTLED",
+                        error_message="Too Many Requests", latency=1)
+        put(deployed["logs"], group, traffic.events[group][before:], "2026/12/04/[7]0a1b2c3d4e5f")
+        shown = ""
+        for _ in range(40):
+            page.goto(f"http://127.0.0.1:{port}/_golive/")
+            shown = board_cells(page)["GET /limited"]["gateway_4xx"]
+            if shown == "2":
+                break
+            time.sleep(0.5)
+        assert shown == "2"
+        context.close()
+    finally:
+        served.terminate()
+        served.wait(10)
 
 
 # -- the issue's Done-when: make run, open the dashboard, send the README's curl session --------------------------

@@ -231,12 +231,17 @@ def _spans(spans: list[dict[str, Any]]) -> str:
         detail = " ".join(str(span[k]) for k in ("kind", "operation", "table_name", "exception") if span.get(k))
         bars.append(f'<g data-span="{e(name)}"><text x="{4 + 10 * depth(span)}" y="{y + 13}">{e(name[:34])}</text>'
                     f'<rect class="{"fault" if fault else "span"}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="14">'
-                    f"<title>{e(name)}: {(end - start) * 1000:.1f} ms {e(detail)}</title></rect>"
-                    f'<text x="{x + w + 4:.1f}" y="{y + 13}">{(end - start) * 1000:.1f} ms</text></g>')
+                    f"<title>{e(name)}: {_ms(end - start)} {e(detail)}</title></rect>"
+                    f'<text x="{x + w + 4:.1f}" y="{y + 13}">{_ms(end - start)}</text></g>')
     height = len(timed) * row_h + 8
     return (f'<section aria-labelledby="spans"><h2 id="spans">Spans ({len(timed)})</h2><svg class="timeline" '
             f'role="img" aria-label="Timeline of {len(timed)} spans over {total * 1000:.1f} ms" '
             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">{"".join(bars)}</svg></section>')
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms"
 
 
 def _raw(found: dict[str, Any]) -> str:

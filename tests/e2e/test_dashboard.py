@@ -381,6 +381,15 @@ def test_board_and_request_page_work_with_javascript_off(shop: dict[str, Any], b
         page.click("form.range button[type=submit]")
         page.wait_for_url(re.compile(r"since=6h"))
         assert board_cells(page)["GET /limited"]["gateway_4xx"] == "2"
+        # a custom range: the form sends since=custom with the datetime-local values, read as UTC
+        page.select_option("#since", "custom")
+        page.fill("#start", shop["began"].strftime("%Y-%m-%dT%H:%M:%S"))
+        page.fill("#end", shop["ended"].strftime("%Y-%m-%dT%H:%M:%S"))
+        page.click("form.range button[type=submit]")
+        page.wait_for_url(re.compile(r"since=custom"))
+        assert board_cells(page)["GET /boom"]["function_5xx"] == "2"
+        assert page.locator("#since").input_value() == "custom"
+        assert page.locator("#start").input_value().startswith(shop["began"].strftime("%Y-%m-%dT%H:%M"))
         page.locator("table.board tr[data-route='GET /boom'] td[data-col='function_5xx'] a").click()
         page.locator("table.invocations tbody tr").first.locator("a").click()
         assert "LookupError: no price for" in page.locator("pre[data-stack]").first.inner_text()

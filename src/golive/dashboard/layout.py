@@ -64,7 +64,7 @@ def picker(params: Mapping[str, str], keep: Mapping[str, str] | None = None) -> 
     options = "".join(f'<option value="{v}"{" selected" if v == since else ""}>{label}</option>'
                       for v, label in [*RANGES, ("custom", "Custom range")])
     hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in (keep or {}).items()
-                     if v and k not in RANGE_KEYS)
+                     if v and k not in RANGE_KEYS and k != "before")  # a new range starts at its newest
     return f"""<form class="range" method="get" role="search" aria-label="Time range">{hidden}
 <label for="since">Time range</label>
 <select id="since" name="since">{options}</select>

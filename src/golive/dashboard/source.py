@@ -24,19 +24,17 @@ class StoreSource:
 
     def __init__(self, store: Any, api: TelemetryAPI, before_read: Callable[[], None] | None = None) -> None:
         self.store, self.api, self.before_read = store, api, before_read
-        self.lock = threading.RLock()  # held while a page reads and while the store is reopened
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
-        """A cursor for one page, the store held steady until the page is rendered."""
-        with self.lock:
-            if self.before_read is not None:
-                self.before_read()
-            cursor = self.store.cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
+        """A cursor for one page (each page its own: pages render side by side on worker threads)."""
+        if self.before_read is not None:
+            self.before_read()
+        cursor = self.store.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
     def document(self, name: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         """The telemetry API's JSON document `name` (alarms, cost ...); None when this golive does not serve it."""
@@ -58,6 +56,7 @@ class FileSource(StoreSource):
     def __init__(self, path: Path, service: str = "", sync: Callable[[], Path] | None = None,
                  alarms: Callable[[], list[Any]] | None = None, service_root: Path | None = None) -> None:
         self.path, self.sync, self.service = Path(path), sync, service
+        self.lock = threading.RLock()  # one page at a time: each opens the file, and a sync rewrites it
         Store(self.path, read_only=True).close()  # fail now, with the store's one line, when it cannot be read
         super().__init__(None, TelemetryAPI(None, None, service, alarms=alarms, service_root=service_root))
 

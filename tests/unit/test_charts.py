@@ -73,7 +73,12 @@ def test_counts_stack_and_the_tallest_bar_reaches_the_axis_top() -> None:
     heights = sorted(float(r.get("height", 0)) for r in first_bucket)
     assert heights[1] == pytest.approx(4 * heights[0], rel=0.02)  # 8 over 2
     labels = [t.text for t in root.findall(".//svg:g[@class='axis y-axis']/svg:text", NS)]
-    assert labels == ["0", "2.5", "5", "7.5", "10"]  # a total of 10 is the top
+    assert labels == ["0", "5", "10"]  # a total of 10 is the top
+    few = parse(bar_chart(series({"2xx": [1, 3]})))
+    assert [t.text for t in few.findall(".//svg:g[@class='axis y-axis']/svg:text", NS)] == ["0", "1", "2", "3"]
+    slow = parse(bar_chart(series({"GET /a": [0.3, 0.7]}, metric="p99", group_by="route")))
+    assert [t.text for t in slow.findall(".//svg:g[@class='axis y-axis']/svg:text", NS)] == \
+        ["0", "0.2", "0.4", "0.6", "0.8"]
     tops = [float(r.get("y", 0)) for r in first_bucket]
     gridline_top = min(float(line.get("y1", 0)) for line in root.findall(".//svg:g[@class='axis y-axis']/svg:line",
                                                                            NS))
@@ -138,3 +143,13 @@ def test_board_sparklines_draw_the_boards_own_counts(tmp_path: Path) -> None:
     [line] = root.findall("svg:polyline", NS)
     assert len(line.get("points", "").split()) == 10
     assert root.get("aria-label") == "GET /users/{id} requests: latest 0, peak 2"
+
+
+def test_a_long_legend_wraps_onto_more_rows_and_the_bars_start_below_it() -> None:
+    routes = {f"GET /a/rather/long/route/number/{i}": [1.0, 2.0] for i in range(8)}
+    root = parse(bar_chart(series(routes, group_by="route"), width=600))
+    swatches = root.findall(".//svg:g[@class='legend']/svg:rect", NS)
+    rows = sorted({float(r.get("y", 0)) for r in swatches})
+    assert len(swatches) == 8 and len(rows) > 1
+    assert all(float(r.get("x", 0)) + 14 + 6.5 * 35 <= 600 + 14 for r in swatches)  # nothing runs off the edge
+    assert min(float(r.get("y", 0)) for r in bars(root)) >= max(rows) + 10  # the tallest bar starts below it

@@ -67,8 +67,10 @@ def fill(store: Store) -> list[dict[str, Any]]:
                     "type": "TimeoutError", "message": "dynamodb timed out", "stack": STACK}})))
             if logs == "emf":
                 lines.append(("stdout", json.dumps({"_aws": {"Timestamp": int(at * 1000), "CloudWatchMetrics": [{
-                    "Namespace": "users", "Dimensions": [["Service"]],
-                    "Metrics": [{"Name": "UserCreated", "Unit": "Count"}]}]}, "Service": "users", "UserCreated": 2})))
+                    "Namespace": "users", "Dimensions": [["Service"], ["Service", "Route"]],  # two sets
+                    "Metrics": [{"Name": "UserCreated", "Unit": "Count"}, {"Name": "Latency", "Unit": "Milliseconds"}]
+                    }]}, "Service": "users", "Route": route, "UserCreated": [1, 1], "Latency": 4.5,
+                    "NotDeclared": 7})))
             init = "Init Duration: 210.00 ms\t" if cold else ""
             lines.append(("platform", f"REPORT RequestId: {rid}\tDuration: 3.00 ms\tBilled Duration: 4 ms\t"
                                       f"Memory Size: 512 MB\tMax Memory Used: 60 MB\t{init}"))
@@ -197,6 +199,15 @@ def test_series_of_a_custom_emf_metric_sums_its_values_per_route(cur: Any) -> No
     everywhere = groups(explore.series(cur, window(), "emf:UserCreated", "none", buckets=10))
     assert everywhere == {"all": [0, 0, 0, 0, 2.0, 0, 0, 0, 0, 0]}
     assert explore.series(cur, window(), "emf:NoSuchMetric", "route", buckets=10)["groups"] == []
+    # a value the document does not declare as a metric is not one (CloudWatch would not extract it)
+    assert explore.series(cur, window(), "emf:NotDeclared", "none", buckets=10)["groups"] == []
+    latency = groups(explore.series(cur, window(status="201"), "emf:Latency", "status", buckets=10))
+    assert latency == {"201": [0, 0, 0, 0, 4.5, 0, 0, 0, 0, 0]}
+    assert explore.series(cur, window(status="200"), "emf:Latency", "status", buckets=10)["groups"] == []
+    assert explore.emf_metric_names(cur, window()) == ["Latency", "UserCreated"]
+    assert explore.emf_metric_names(cur, explore.parse_filters({"start": str(BASE + 400)})) == []
+    with pytest.raises(QueryError, match="without quotes"):
+        explore.series(cur, window(), 'emf:a"b')
 
 
 def test_series_picks_readable_bucket_widths(cur: Any) -> None:
@@ -223,7 +234,7 @@ def test_filters_parse_times_and_round_trip_through_the_url(cur: Any) -> None:
     params = explore.filters_to_params(fixed)
     assert params == {"status": "401", "decided_by": "gateway", "start": iso(BASE), "end": iso(BASE + 600)}
     assert explore.parse_filters(params) == fixed
-    assert explore.parse_filters({"limit": "5", "metric": "p95", "route": ""}) == explore.Filters()
+    assert explore.parse_filters({"limit": "5", "metric": "p95", "route": "", "status": "  "}) == explore.Filters()
 
 
 def test_iso_start_and_end_name_the_same_instant_in_any_offset() -> None:

@@ -80,12 +80,16 @@ def colours(group_by: str, keys: Sequence[str]) -> dict[str, str]:
     return chosen
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times 10^k at or above value (the y axis' top)."""
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    return next(step * magnitude for step in (1, 2, 2.5, 5, 10) if step * magnitude >= value)
+def _ticks(largest: float, whole: bool) -> list[float]:
+    """The y axis' values: 0 to at least `largest` in two to five equal steps of 1, 2 or 5 times a power of ten
+    (whole numbers only for counts: a chart of 3 requests has no 0.75 line)."""
+    rough = max(largest, 1e-9) / 4
+    magnitude = 10 ** math.floor(math.log10(rough))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    if whole:
+        step = max(1.0, math.ceil(step))
+    steps = max(1, math.ceil(largest / step - 1e-9))
+    return [round(step * i, 10) for i in range(steps + 1)]
 
 
 def _parse_iso(text: str) -> dt.datetime:
@@ -124,7 +128,9 @@ def bar_chart(series: dict[str, Any], *, link: Callable[[str, str], str] | None 
     keys = [str(group["key"]) for group in groups]
     palette = colours(group_by, keys)
 
-    legend_h, axis_h, left, right = 22, 22, 52, 12
+    axis_h, left, right = 22, 52, 12
+    legend = _legend_positions(keys, left, width - right)
+    legend_h = 22 + 18 * max((row for _, _, row in legend), default=0)
     top, bottom = legend_h + 6, height - axis_h
     plot_w, plot_h = width - left - right, max(10, bottom - top)
     n = max(1, len(buckets))
@@ -137,7 +143,8 @@ def bar_chart(series: dict[str, Any], *, link: Callable[[str, str], str] | None 
                 continue
             totals[index] += value
             peak = max(peak, value)
-    ceiling = _nice_ceiling(max(totals) if stacked else peak)
+    ticks = _ticks(max(totals) if stacked else peak, whole=stacked and metric in ADDITIVE)
+    ceiling = ticks[-1]
 
     def y_of(value: float) -> float:
         return bottom - plot_h * (value / ceiling)
@@ -147,8 +154,8 @@ def bar_chart(series: dict[str, Any], *, link: Callable[[str, str], str] | None 
            f'font-size="11"><title>{escape(description)}</title>']
     # the y axis: gridlines and their values
     out.append('<g class="axis y-axis">')
-    for fraction in (0, 0.25, 0.5, 0.75, 1):
-        value, y = ceiling * fraction, round(y_of(ceiling * fraction), 2)
+    for value in ticks:
+        y = round(y_of(value), 2)
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4}" text-anchor="end" fill="{TEXT}">{_number(value)}</text>')
     out.append("</g>")
@@ -196,10 +203,22 @@ def bar_chart(series: dict[str, Any], *, link: Callable[[str, str], str] | None 
     if not groups:
         out.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" fill="{TEXT}">'
                    f"no requests in this range</text>")
-    x = float(left)
-    for key in keys:
-        out.append(f'<rect x="{round(x, 2)}" y="6" width="10" height="10" fill="{palette[key]}"/>'
-                   f'<text x="{round(x + 14, 2)}" y="15" fill="{TEXT}">{escape(key)}</text>')
-        x += 14 + 6.5 * len(key) + 14  # an estimate of the text's width: no font metrics without a browser
+    for key, x, row in legend:
+        y = 6 + 18 * row
+        out.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{palette[key]}"/>'
+                   f'<text x="{round(x + 14, 2)}" y="{y + 9}" fill="{TEXT}">{escape(key)}</text>')
     out.append("</g></svg>")
     return "".join(out)
+
+
+def _legend_positions(keys: Sequence[str], left: float, right: float) -> list[tuple[str, float, int]]:
+    """(key, x, row) of each legend entry, wrapped onto more rows when one would run past the chart's edge."""
+    positions: list[tuple[str, float, int]] = []
+    x, row = float(left), 0
+    for key in keys:
+        entry_w = 14 + 6.5 * len(key) + 14  # an estimate of the text's width: no font metrics without a browser
+        if x > left and x + entry_w - 14 > right:
+            x, row = float(left), row + 1
+        positions.append((key, round(x, 2), row))
+        x += entry_w
+    return positions

@@ -1,6 +1,7 @@
 """The dashboard's questions with filters: the endpoints board, time series for the chart explorer, and the
 invocation list behind any bar or cell. Each takes a DuckDB cursor and returns plain JSON-able dicts; each reads
-the requests table in one scan (the time range aside, which costs a read of one column when no start is given)."""
+the requests table in one scan (plus a read of the ts column when no start is given; an EMF series reads the EMF
+lines instead)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from golive.telemetry.queries import QueryError, jsonable, metrics_sql, parse_since, percentiles
+from golive.telemetry.queries import QueryError, jsonable, parse_since, percentiles
 
 FILTER_KEYS = ("route", "status", "status_class", "decided_by", "function", "error_type", "since", "start", "end")
 NO_ROUTE = "(no route)"  # the board's row, series' group key and the route filter for requests no route matched
@@ -67,7 +68,8 @@ class Filters:
 def parse_filters(params: Mapping[str, str]) -> Filters:
     """URL query parameters → Filters; keys other than FILTER_KEYS are ignored (limit, metric... belong to the
     caller). Bad values raise QueryError with one line saying what to send."""
-    values = {key: str(params[key]).strip() for key in FILTER_KEYS if params.get(key) not in (None, "")}
+    values = {key: str(params[key]).strip() for key in FILTER_KEYS if params.get(key) is not None}
+    values = {key: value for key, value in values.items() if value}  # an empty form field filters nothing
     status = None
     if "status" in values:
         try:
@@ -349,27 +351,60 @@ def series(cur: Any, f: Filters, metric: str = "count", group_by: str = "status_
             "groups": groups, "filters": _filters_document(f)}
 
 
+_EMF_NAMES_PATH = "$._aws.CloudWatchMetrics[*].Metrics[*].Name"
+# One row per EMF document in the range that declares the metric: its time (the document's _aws.Timestamp, as the
+# metrics view reads it), its invocation, and the sum of its values for the metric (a scalar or an array). Summed
+# once per document: the metrics view has a row per dimension set, which would count a value once per set.
+_EMF_DOCUMENTS = f"""
+    SELECT coalesce(make_timestamp((TRY_CAST(line->>'$._aws.Timestamp' AS DOUBLE) * 1000)::BIGINT), ts) AS ts,
+        lambda_request_id,
+        CASE WHEN json_type(raw) = 'ARRAY' THEN list_sum(TRY_CAST(from_json(raw, '["VARCHAR"]') AS DOUBLE[]))
+             ELSE TRY_CAST(raw::VARCHAR AS DOUBLE) END AS value
+    FROM (SELECT ts, lambda_request_id, line, json_extract(line, ?) AS raw FROM logs
+          WHERE kind = 'emf' AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)
+              AND contains(line, ?))
+    WHERE raw IS NOT NULL AND list_contains(json_extract_string(line, '{_EMF_NAMES_PATH}'), ?)"""
+_EMF_LATE_S = 60  # a document's lines may be stored this much around the range it reports on
+
+
 def _emf_series(cur: Any, name: str, f: Filters, key: str, first: float, width: float, count: int
                 ) -> dict[str, dict[int, float]]:
     """Sums of one EMF metric's values per bucket and group (of the request each document's invocation served)."""
+    if any(character in name for character in '"\\') or not name.strip():
+        raise QueryError(f"metric emf:{name}: a metric name without quotes or backslashes, such as emf:UserCreated")
     where, params = _where(f)
     bucket = "((epoch_us(m.ts) - ?) // ?)::INTEGER"
-    bucket_params = [int(first * 1_000_000), max(1, int(width * 1_000_000))]
-    # Only EMF lines that name the metric, within the range (give or take a batch's lateness), are expanded.
-    lines = "contains(line, ?) AND ts >= make_timestamp(?::BIGINT) AND ts < make_timestamp(?::BIGINT)"
-    line_params = [f'"{name}"', int((first - 60) * 1_000_000), int((first + width * count + 60) * 1_000_000)]
+    bucket_params = [round(first * 1_000_000), max(1, round(width * 1_000_000))]
+    document_params = [f'$."{name}"', round((first - _EMF_LATE_S) * 1_000_000),
+                       round((first + width * count + _EMF_LATE_S) * 1_000_000), f'"{name}"', name]
     # the request join is needed only to group or filter by a request's columns
     needs_request = key != "NULL" or where != "TRUE"
-    join = "LEFT JOIN requests r ON r.lambda_request_id = m.lambda_request_id" if needs_request else ""
+    join = "JOIN requests r ON r.lambda_request_id = m.lambda_request_id" if needs_request else ""
     found = cur.execute(
         f"SELECT * FROM (SELECT {bucket} AS b, {key if needs_request else 'NULL'} AS k, sum(m.value) AS v "
-        f"FROM ({metrics_sql(lines)}) m {join} WHERE m.name = ? AND m.value IS NOT NULL "
-        f"AND {where if needs_request else 'TRUE'} GROUP BY ALL) WHERE b >= 0 AND b < ?",
-        [*bucket_params, *line_params, name, *(params if needs_request else []), count]).fetchall()
+        f"FROM ({_EMF_DOCUMENTS}) m {join} WHERE m.value IS NOT NULL AND {where if needs_request else 'TRUE'} "
+        f"GROUP BY ALL) WHERE b >= 0 AND b < ?",
+        [*bucket_params, *document_params, *(params if needs_request else []), count]).fetchall()
     values: dict[str, dict[int, float]] = {}
     for b, k, v in found:
         values.setdefault(k, {})[b] = float(v)
     return values
+
+
+def emf_metric_names(cur: Any, f: Filters, limit: int = 100) -> list[str]:
+    """The custom metric names EMF documents declared in the filters' time range (the choices for emf:NAME),
+    sorted; read from the documents' directives, without expanding their values."""
+    parts, params = ["kind = 'emf'"], []
+    if f.start is not None:
+        parts.append("ts >= make_timestamp(?::BIGINT)")
+        params.append(round((f.start - _EMF_LATE_S) * 1_000_000))
+    if f.end is not None:
+        parts.append("ts < make_timestamp(?::BIGINT)")
+        params.append(round((f.end + _EMF_LATE_S) * 1_000_000))
+    found = cur.execute(
+        f"SELECT DISTINCT unnest(json_extract_string(line, '{_EMF_NAMES_PATH}')) AS name FROM logs "
+        f"WHERE {' AND '.join(parts)} ORDER BY name LIMIT ?", [*params, max(1, int(limit))]).fetchall()
+    return [row[0] for row in found if row[0]]
 
 
 # -- the endpoints board -----------------------------------------------------------------------------------------

@@ -167,6 +167,20 @@ def test_the_alarms_api_answers_the_json_the_dashboard_reads(pager: Any) -> None
     assert "not a duration" in json.loads(body)["detail"]
 
 
+def test_a_route_added_while_dev_runs_gets_its_alarms_and_a_new_threshold_counts_at_once(pager: Any) -> None:
+    server, root = pager
+    (root / "app.py").write_text(APP.replace('@app.get("/never"', '@app.get("/added", public=True)\n'
+                                             'def added(request):\n    return {}\n\n\n@app.get("/never"'))
+    server.wait_for_output(r"golive dev: reloaded \(\d+ routes\)", timeout=30)
+    found = states(json.loads(ok("stats", str(root), "--alarms", "--format", "json")))
+    assert found["GET /added 5xx rate"] == "INSUFFICIENT_DATA"
+    (root / "golive.toml").write_text(CONFIG + "error_5xx_rate = 100\n")  # no rate is above 100%
+    document = json.loads(ok("stats", str(root), "--alarms", "--format", "json"))
+    flaky = next(a for a in document["alarms"] if a["name"] == "GET /flaky 5xx rate")
+    assert (flaky["threshold"], flaky["state"]) == (100, "OK")
+    (root / "golive.toml").write_text(CONFIG)
+
+
 def test_after_dev_stops_the_store_file_gives_the_same_states(pager: Any) -> None:
     server, root = pager
     running = states(json.loads(ok("stats", str(root), "--alarms", "--format", "json")))

@@ -178,6 +178,11 @@ def test_a_route_added_while_dev_runs_gets_its_alarms_and_a_new_threshold_counts
     document = json.loads(ok("stats", str(root), "--alarms", "--format", "json"))
     flaky = next(a for a in document["alarms"] if a["name"] == "GET /flaky 5xx rate")
     assert (flaky["threshold"], flaky["state"]) == (100, "OK")
+    (root / "golive.toml").write_text(CONFIG + "error_5xx_rate = \"high\"\n")
+    broken = golive("stats", str(root), "--alarms")
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr and broken.stderr.count("\n") == 1
+    assert broken.stderr.startswith("golive stats: error: the alarms cannot be read: golive.toml: [alarms] "
+                                    "error_5xx_rate must be a number"), broken.stderr
     (root / "golive.toml").write_text(CONFIG)
 
 

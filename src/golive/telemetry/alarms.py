@@ -256,7 +256,7 @@ def _state(alarm: AlarmDefinition, facts: dict[int | None, dict[str, Any]], now:
     state, considered, filled = _decide(alarm, [p for p in reversed(points)])
     latest = next((p for p in considered if p["value"] is not None), None)
     document["value"] = latest["value"] if latest else None
-    return {**document, "state": state, "reason": _reason(alarm, state, considered, filled, points)}
+    return {**document, "state": state, "reason": _reason(alarm, considered, filled, points)}
 
 
 def _decide(alarm: AlarmDefinition, newest_first: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], int]:
@@ -297,8 +297,10 @@ def _no_data(alarm: AlarmDefinition, since_s: float | None) -> str:
     return f"no invocations of {alarm.function} recorded{when}"
 
 
-def _reason(alarm: AlarmDefinition, state: str, considered: list[dict[str, Any]], filled: int,
-            points: list[dict[str, Any]]) -> str:
+def _reason(alarm: AlarmDefinition, considered: list[dict[str, Any]], filled: int, points: list[dict[str, Any]]
+            ) -> str:
+    """CloudWatch's kind of reason: how many of the last N datapoints breached, their values, and what golive
+    filled in or guarded."""
     n, m = alarm.evaluation_periods, alarm.datapoints_to_alarm
     unit = "%" if alarm.unit == "%" else f" {alarm.unit}" if alarm.unit != "count" else ""
     rule = f"{_SYMBOLS[alarm.comparison]} {alarm.threshold:g}{unit}"

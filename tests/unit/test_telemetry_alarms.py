@@ -24,6 +24,9 @@ service = "shop"
 [functions.api]
 handler = "app.handler"
 
+[functions.guard]
+handler = "guard.handler"
+
 [tables.items]
 
 [alarms]
@@ -148,9 +151,11 @@ def test_latency_percentiles_are_nearest_rank_values_of_the_period(
     assert (p99["metric"], p99["statistic"], p99["unit"], p99["state"]) == ("latency", "p99", "ms", "OK")
 
 
-def invocation(collector: Collector, periods_ago: int, offset_ms: int, duration_ms: float, failed: bool) -> None:
+def invocation(collector: Collector, periods_ago: int, offset_ms: int, duration_ms: float, failed: bool,
+               function: str = "api") -> None:
+    """One invocation's lines; the api function's is behind a request to GET /items, the guard's is not."""
     rid = str(uuid.uuid4())
-    ended = NOW - NOW % PERIOD - periods_ago * PERIOD + offset_ms / 1000
+    started = NOW - NOW % PERIOD - periods_ago * PERIOD + offset_ms / 1000
     lines = [("platform", f"START RequestId: {rid} Version: $LATEST")]
     if failed:  # what Lambda's Python runtime prints for an unhandled exception
         lines.append(("stdout", "[ERROR] LookupError: no price\rTraceback (most recent call last):\r  File "
@@ -159,7 +164,15 @@ def invocation(collector: Collector, periods_ago: int, offset_ms: int, duration_
               ("platform", f"REPORT RequestId: {rid}\tDuration: {duration_ms:.2f} ms\tBilled Duration: "
                            f"{int(duration_ms) + 1} ms\tMemory Size: 512 MB\tMax Memory Used: 60 MB\t")]
     for stream, text in lines:
-        collector.on_function_log(LogRecord("api", rid, stream, text, ended))
+        collector.on_function_log(LogRecord(function, rid, stream, text, started + duration_ms / 1000))
+    if function == "api":
+        record = {"requestId": f"api-{next(_ids)}", "requestTimeEpoch": int(started * 1000), "httpMethod": "GET",
+                  "path": "/items", "routeKey": "GET /items", "stage": "dev", "status": 200, "responseLatency": 1,
+                  "functionName": "api", "integrationRequestId": rid}
+        if failed:
+            record.update(status=502, errorResponseType="INTEGRATION_FAILURE", integrationErrorMessage=(
+                "Lambda execution failed with status 200 due to customer function error: no price"))
+        AccessLog(enabled=False, callback=collector.on_access_log).emit(record)
 
 
 def test_function_errors_duration_concurrency_and_throttles_come_from_invocations_and_the_gateway(
@@ -176,6 +189,9 @@ def test_function_errors_duration_concurrency_and_throttles_come_from_invocation
             "httpMethod": "GET", "path": "/items", "routeKey": "GET /items", "stage": "dev", "status": 500,
             "responseLatency": 1, "functionName": "api", "errorResponseType": "INTEGRATION_REJECTED",
             "integrationErrorMessage": "Rate Exceeded.", "integrationRequestId": str(uuid.uuid4())})
+    for index in range(12):  # a function no route calls (an authorizer): its REPORT lines are its invocations
+        invocation(collector, 0, 5000 + index * 100, 2900.0 if index < 3 else 10.0, failed=index < 6,
+                   function="guard")
     found = results(store, alarms, collector)
     errors = found["function api error rate"]
     assert (errors["state"], [p["value"] for p in errors["datapoints"][-2:]]) == ("ALARM", [10.0, 8.7])  # 2 in 23
@@ -185,3 +201,6 @@ def test_function_errors_duration_concurrency_and_throttles_come_from_invocation
     assert (duration["state"], duration["value"], duration["threshold"]) == ("OK", 500.0, 2400)  # 80% of 3 s
     concurrency = found["function api concurrency"]
     assert (concurrency["value"], concurrency["threshold"], concurrency["state"]) == (3.0, 8, "OK")
+    guard = {metric: found[f"function guard {metric}"] for metric in ("error rate", "duration p99", "throttles")}
+    assert [guard[m]["value"] for m in guard] == [50.0, 2900.0, 0.0]  # 6 of 12 failed; 12 invocations >= 10
+    assert guard["error rate"]["datapoints"][-1]["samples"] == 12

@@ -91,7 +91,11 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     on_access: Any = screen.access if screen is not None else hint
     on_function: Any = screen.function_log if screen is not None else cloud._print_function_log
     options: dict[str, Any] = {"print_access_log": screen is None}
-    on_routes: Any = table.extend
+
+    def routes_read(routes: list[Any]) -> None:  # at start and after each reload
+        table[:] = routes
+
+    on_routes: Any = routes_read
     telemetry = None
     if not getattr(args, "no_telemetry", False):
         from golive.telemetry.devhook import DevTelemetry

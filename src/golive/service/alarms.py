@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from golive.service.auth import jwt_function
 from golive.service.config import FunctionConfig, ServiceConfig
@@ -64,11 +63,6 @@ class AlarmDefinition:
             "LessThanThreshold": value < self.threshold,
             "LessThanOrEqualToThreshold": value <= self.threshold,
         }[self.comparison]
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["operations"] = list(self.operations)
-        return data
 
 
 def alarm_functions(config: ServiceConfig) -> list[FunctionConfig]:

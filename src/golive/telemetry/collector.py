@@ -43,6 +43,12 @@ def _v(path: str) -> str:
     return f"v[{_V[path]}]"
 
 
+# Lambda's own lines that say an invocation failed (level ERROR): runtime exits, error types, timeouts, init
+# failures. The locally evaluated Errors alarm counts invocations with such a line.
+_PLATFORM_ERROR = ("(contains(line, ' Error: ') OR starts_with(line, 'Runtime.') OR starts_with(line, 'Sandbox.') "
+                   "OR contains(line, 'Task timed out after') OR contains(line, 'Status: error') "
+                   "OR contains(line, 'Status: timeout'))")
+
 # Each flush stages its lines once, in a temporary table of the collector's connection:
 # [epoch ms, function, Lambda request id, stream, line] → typed, classified, its JSON fields extracted.
 STAGE_SQL = rf"""CREATE OR REPLACE TEMP TABLE batch AS
@@ -88,8 +94,7 @@ fields AS (
     SELECT ts, function, rid, stream, kind, line,
         CASE kind WHEN 'json' THEN upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")}))
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN 'ERROR' END
-                  WHEN 'platform' THEN CASE WHEN contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
-                                                 OR starts_with(line, 'Sandbox.') THEN 'ERROR' END END AS raw_level,
+                  WHEN 'platform' THEN CASE WHEN {_PLATFORM_ERROR} THEN 'ERROR' END END AS raw_level,
         CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN text_error.type || ': ' || text_error.message
                                         ELSE line END
@@ -160,8 +165,7 @@ SELECT ts, function, rid, stream, kind,
         CASE upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")}))
             WHEN 'WARNING' THEN 'WARN' WHEN 'CRITICAL' THEN 'FATAL'
             ELSE upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")})) END
-        WHEN 'platform' THEN CASE WHEN contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
-                                       OR starts_with(line, 'Sandbox.') THEN 'ERROR' END END,
+        WHEN 'platform' THEN CASE WHEN {_PLATFORM_ERROR} THEN 'ERROR' END END,
     CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL ELSE line END,
     NULL, NULL, NULL, NULL, line
 FROM batch"""

@@ -7,6 +7,7 @@ in DuckDB (a recursive query), off the event loop and with the GIL released, as 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import threading
@@ -155,8 +156,6 @@ def request_spans(cur: Any, trace_id: str, request_id: str | None, started: str,
     """The spans of one request's trace as a timeline: depth-first by start time, each with its depth and its
     offset from the request's start (`started`, ISO). When a client reused one trace id for several requests,
     only the spans beneath this request's gateway segment."""
-    import datetime as dt
-
     rows = cur.execute(
         """SELECT id, parent_id, name, kind, origin, namespace, ts AS start, end_ts AS "end", duration_ms,
                   status, error, fault, throttle, exception, operation, table_name, url, annotations, metadata,
@@ -196,7 +195,7 @@ def request_spans(cur: Any, trace_id: str, request_id: str | None, started: str,
 
 
 def _span_record(span: dict[str, Any], depth: int, origin_us: float) -> dict[str, Any]:
-    from golive.telemetry.queries import jsonable
+    from golive.telemetry.queries import jsonable  # queries imports this module: a top-level import would cycle
 
     record = {key: jsonable(value) for key, value in span.items()
               if key not in ("gateway_request_id", "start_us", "annotations", "metadata")}

@@ -570,3 +570,9 @@ def test_readme_curl_session_shows_on_the_board_and_the_failure_reads_why(tmp_pa
     page.locator("table.board tr[data-route='DELETE /users/{id}'] td[data-col='function_4xx'] a").click()
     page.locator("table.invocations tbody tr").first.locator("a").click()
     assert "The function api answered 403" in page.locator("[data-verdict]").inner_text()
+    # the service's own EMF metric, charted by route: alice signed up once
+    page.goto(printed.group(1) + "explore?metric=emf:UserCreated&group_by=route")
+    assert "emf:UserCreated" in [o.get_attribute("value") for o in page.locator("#metric option").all()]
+    totals = {row.get_attribute("data-group"): row.locator("[data-col='total']").inner_text()
+              for row in page.locator("table.totals tbody tr[data-group]").all()}
+    assert totals == {"POST /users": "1"}

@@ -10,7 +10,6 @@ from golive.dashboard import charts, layout
 from golive.dashboard.invocations import filter_form
 from golive.dashboard.layout import e, url
 from golive.dashboard.source import View
-from golive.telemetry.model import metrics_sql
 
 METRICS = [("count", "Requests"), ("p50", "Latency p50 (ms)"), ("p95", "Latency p95 (ms)"),
            ("p99", "Latency p99 (ms)"), ("cold_starts", "Cold starts"), ("errors", "Errors (4xx and 5xx)")]
@@ -64,20 +63,15 @@ def _form(view: View, metric: str, group_by: str) -> str:
 
 
 def _emf_names(view: View) -> list[str]:
-    """Custom metric names the functions emitted in the last day (the choices for emf:NAME)."""
-    since = int((dt.datetime.now(dt.UTC).timestamp() - 86400) * 1_000_000)
-    try:
-        rows = view.cursor.execute(
-            f"SELECT DISTINCT name FROM ({metrics_sql('ts >= make_timestamp(?::BIGINT)')}) "
-            f"WHERE namespace IS NOT NULL ORDER BY name LIMIT 50", [since]).fetchall()
-    except Exception:  # a store without EMF lines or an older layout: the list stays short
-        return []
+    """Custom metric names the functions emitted in the range (the choices for emf:NAME), golive's own left out."""
+    from golive.telemetry.explore import emf_metric_names
+
     builtin = {"Latency", "Count", "4xx", "5xx", "ColdStart"}
-    return [row[0] for row in rows if row[0] and row[0] not in builtin]
+    return [name for name in emf_metric_names(view.cursor, view.filters(), limit=50) if name not in builtin]
 
 
 def _totals(found: dict[str, Any], metric: str, group_by: str, link: Any) -> str:
-    if metric not in SUMMED:
+    if metric not in SUMMED and not metric.startswith("emf:"):  # an EMF metric's buckets are sums of its values
         return ""
     grouping = dict(GROUPS).get(group_by, group_by)
     groups = found.get("groups") or []

@@ -24,7 +24,6 @@ from urllib.parse import quote
 
 import pytest
 from conftest import REPO, DevServer
-from test_telemetry_aws import deployed  # noqa: F401  (the stage's log groups on moto, as a fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
@@ -485,12 +484,45 @@ def test_golive_dashboard_serves_the_store_read_only_after_dev_stops(tmp_path: P
     assert unknown.stderr.startswith("golive dashboard: error: --stage nope: ")
 
 
-def test_golive_dashboard_stage_serves_the_deployed_stage_and_syncs_what_arrives(deployed: dict[str, Any],  # noqa: F811
+@pytest.fixture
+def deployed(tmp_path: Path, moto_server: Any) -> dict[str, Any]:
+    """A deployed stage's log groups on moto's server, laid out and filled as test_telemetry_aws does (its Stage
+    and Traffic helpers), for a service of its own name: the session's moto server is shared."""
+    import test_telemetry_aws as aws
+
+    root = tmp_path / "dashshop"
+    root.mkdir()
+    (root / "golive.toml").write_text(aws.CONFIG.replace('service = "shop"', 'service = "dashshop"'))
+    (root / "app.py").write_text(aws.APP)
+    (root / "admin.py").write_text(aws.ADMIN)
+    stage = aws.Stage(root, "prod", service="dashshop")
+    logs = moto_server.client("logs")
+    for group in stage.groups.values():
+        logs.create_log_group(logGroupName=group)
+    traffic = aws.Traffic(stage)
+    at = int(time.time() * 1000) - 5 * 60 * 1000
+    for n in range(20):
+        rid = traffic.invocation("api", at + n * 100 + 1, aws.log_lines(str(n), str(n), lambda lg: lg.info("read")))
+        traffic.request(at + n * 100, "GET", "/items/{id}", f"/items/{n}", 200, rid)
+    at += 5_000
+    for k in range(3):
+        rid = traffic.invocation("api", at + k * 1000 + 1, aws.log_lines("x", f"order-{k}", aws.failing))
+        traffic.request(at + k * 1000, "GET", "/boom", "/boom", 500, rid, latency=15)
+    traffic.request(at + 5_000, "GET", "/private", "/private", 401, error_type="UNAUTHORIZED",
+                    error_message="Unauthorized", latency=30)
+    traffic.request(at + 6_000, "GET", "/limited", "/limited", 429, error_type="THROTTLED",
+                    error_message="Too Many Requests", latency=1)
+    for group, events in traffic.events.items():
+        aws.put(logs, group, events, "2026/12/04/[7]0a1b2c3d4e5f")
+    return {"root": root, "stage": stage, "logs": logs, "traffic": traffic, "put": aws.put,
+            "env": aws.aws_env(moto_server.endpoint)}
+
+
+def test_golive_dashboard_stage_serves_the_deployed_stage_and_syncs_what_arrives(deployed: dict[str, Any],
                                                                                  browser: Any) -> None:
-    """The stage's CloudWatch log groups on moto's server (as test_telemetry_aws lays them out), read by the real
-    `golive dashboard --stage prod`, then one more request logged while it serves."""
+    """The real `golive dashboard --stage prod` over the stage's CloudWatch log groups on moto's server, then one
+    more request logged while it serves."""
     from conftest import free_port
-    from test_telemetry_aws import put
 
     port = free_port()
     served = subprocess.Popen([sys.executable, "-m", "golive.cli", "dashboard", str(deployed["root"]), "--stage",
@@ -504,6 +536,7 @@ def test_golive_dashboard_stage_serves_the_deployed_stage_and_syncs_what_arrives
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/_golive/")
         cells = board_cells(page)
+        assert cells["GET /items/{id}"]["requests"] == "20"
         assert cells["GET /boom"]["function_5xx"] == "3" and cells["GET /boom"]["gateway_5xx"] == "0"
         assert cells["GET /private"]["gateway_4xx"] == "1" and "UNAUTHORIZED" in cells["GET /private"]["kinds"]
         assert cells["GET /limited"]["gateway_4xx"] == "1" and "THROTTLED" in cells["GET /limited"]["kinds"]
@@ -511,12 +544,11 @@ def test_golive_dashboard_stage_serves_the_deployed_stage_and_syncs_what_arrives
         page.locator("table.invocations tbody tr").first.locator("a").click()
         assert "Traceback" in page.locator("pre[data-stack]").first.inner_text()
         # a request logged after the dashboard started shows after a sync, without restarting it
-        traffic, stage = deployed["traffic"], deployed["stage"]
-        group = stage.access_group
-        before = len(traffic.events.get(group, []))
+        traffic, group = deployed["traffic"], deployed["stage"].access_group
+        before = len(traffic.events[group])
         traffic.request(int(time.time() * 1000), "GET", "/limited", "/limited", 429, error_type="THROTTLED",
                         error_message="Too Many Requests", latency=1)
-        put(deployed["logs"], group, traffic.events[group][before:], "2026/12/04/[7]0a1b2c3d4e5f")
+        deployed["put"](deployed["logs"], group, traffic.events[group][before:], "2026/12/04/[7]0a1b2c3d4e5f")
         shown = ""
         for _ in range(40):
             page.goto(f"http://127.0.0.1:{port}/_golive/")

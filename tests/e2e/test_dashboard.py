@@ -475,6 +475,15 @@ def test_golive_dashboard_serves_the_store_read_only_after_dev_stops(tmp_path: P
         page.goto(f"http://127.0.0.1:{port}/_golive/")
         assert board_cells(page)["GET /boom"]["function_5xx"] == "1"
         context.close()
+        # between pages it holds nothing: golive dev starts with its telemetry on, and the page then says where to go
+        again = launch_dev_server(root)
+        assert send(again.url, "GET", "/boom")[0] == 500 and "telemetry off" not in again.output()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_golive/", timeout=10)
+            raise AssertionError("the dashboard read a store golive dev owns")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503 and f"{again.url}/_golive/" in exc.read().decode()
+        again.stop()
     finally:
         served.terminate()
         served.wait(10)

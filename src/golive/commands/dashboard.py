@@ -130,7 +130,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _handler(dashboard: Any, source: Any) -> type[BaseHTTPRequestHandler]:
+    from golive.telemetry.api import problem
     from golive.telemetry.model import API_PREFIX
+    from golive.telemetry.store import StoreError
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "golive-dashboard"
@@ -140,8 +142,12 @@ def _handler(dashboard: Any, source: Any) -> type[BaseHTTPRequestHandler]:
             if not path.startswith(DASHBOARD_PATH.rstrip("/")):
                 self._send(302, [("Location", DASHBOARD_PATH)], b"")
             elif path == API_PREFIX.rstrip("/") or path.startswith(API_PREFIX):
-                with source.reading():
-                    self._send(*source.api.answer("GET", self.path))
+                try:
+                    with source.reading():
+                        reply = source.api.answer("GET", self.path)
+                except StoreError as exc:
+                    reply = problem(503, "Service Unavailable", str(exc))
+                self._send(*reply)
             else:
                 self._send(*dashboard.answer("GET", self.path))
 

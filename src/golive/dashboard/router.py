@@ -13,6 +13,7 @@ from golive.dashboard import alarms, board, cost, errors, explorer, invocations,
 from golive.dashboard.layout import PREFIX, STATIC, message_page
 from golive.dashboard.source import StoreSource, View
 from golive.telemetry.queries import QueryError
+from golive.telemetry.store import StoreError
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
 Page = Callable[[View], tuple[int, str]]
@@ -78,6 +79,8 @@ class Dashboard:
                 status, text = page(View(cursor, params, self.source, self.service))
         except (QueryError, ValueError) as exc:
             status, text = message_page(400, "Bad Request", str(exc), self.service)
+        except StoreError as exc:  # golive dashboard's file taken by a golive dev started since
+            status, text = message_page(503, "Store unavailable", str(exc), self.service)
         return self._html(status, text)
 
     def _html(self, status: int, text: str, extra: list[tuple[str, str]] | None = None) -> Reply:

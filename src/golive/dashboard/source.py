@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 from golive.dashboard.layout import DEFAULT_SINCE
 from golive.telemetry.api import TelemetryAPI
 from golive.telemetry.model import API_PREFIX
-from golive.telemetry.store import Store
+from golive.telemetry.source import running_dev
+from golive.telemetry.store import Store, StoreError
 
 
 class StoreSource:
@@ -63,7 +64,7 @@ class FileSource(StoreSource):
     @contextmanager
     def reading(self) -> Iterator[Any]:
         with self.lock:
-            store = Store(self.path, read_only=True)
+            store = self._open()
             self.store = self.api.store = store
             try:
                 cursor = store.cursor()
@@ -74,6 +75,15 @@ class FileSource(StoreSource):
             finally:
                 store.close()
                 self.store = self.api.store = None
+
+    def _open(self) -> Store:
+        try:
+            return Store(self.path, read_only=True)
+        except StoreError:
+            url = running_dev(self.path.parent.parent)
+            if url is None:
+                raise
+            raise StoreError(f"golive dev started and now owns the store: its dashboard is {url}/_golive/") from None
 
     def document(self, name: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         with self.lock:

@@ -301,6 +301,10 @@ def test_a_gateway_failure_reads_why_the_gateway_answered(shop: dict[str, Any], 
     slow = shop["sent"]["slow"][1]["x-amzn-requestid"]
     page.goto(f"{server.url}/_golive/requests/{slow}")
     assert "INTEGRATION_TIMEOUT" in page.locator("[data-verdict]").inner_text()
+    no_token = shop["sent"]["no_token"][1]["x-amzn-requestid"]
+    page.goto(f"{server.url}/_golive/requests/{no_token}")
+    verdict = page.locator("[data-verdict]").inner_text()
+    assert "401" in verdict and "UNAUTHORIZED" in verdict and "the authorizer refused the request" in verdict
     page.goto(f"{server.url}/_golive/requests/no-such-id")
     assert "no request has the id" in page.locator("[role=alert]").inner_text()
 

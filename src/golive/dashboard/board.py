@@ -101,7 +101,7 @@ def _kinds(kinds: dict[str, int], five: bool) -> str:
 def _rate(value: Any) -> str:
     if value is None:
         return "—"
-    share = float(value) * 100 if float(value) <= 1 else float(value)
+    share = float(value) * 100  # telemetry.explore gives a fraction
     css = "good" if share >= 99 else "warn" if share >= 95 else "bad"
     return f'<span class="{css}">{share:.1f}%</span>'
 

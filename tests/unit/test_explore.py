@@ -361,3 +361,16 @@ def test_the_api_answers_board_series_and_invocations_and_refuses_bad_input(tmp_
         assert says in problem["detail"] and "\n" not in problem["detail"]
     assert {"board", "series", "invocations"} <= set(ENDPOINTS)
     store.close()
+
+
+def test_an_empty_store_answers_empty_boards_charts_and_lists(tmp_path: Path) -> None:
+    store = Store(tmp_path / "t.duckdb")
+    cursor = store.cursor()
+    answer = explore.board(cursor, explore.Filters(), buckets=5)
+    assert answer["rows"] == [] and answer["totals"]["requests"] == 0 and answer["totals"]["p95"] is None
+    assert answer["totals"]["sparkline"] == [0] * 5 and answer["totals"]["success_rate"] is None
+    chart = explore.series(cursor, explore.parse_filters({"since": "1h"}), "p99", "route")
+    assert chart["groups"] == [] and len(chart["buckets"]) >= 60
+    assert explore.invocations(cursor, explore.Filters())["invocations"] == []
+    assert explore.emf_metric_names(cursor, explore.Filters()) == []
+    store.close()

@@ -110,6 +110,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
         on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
         if not getattr(args, "no_tracing", False):
             options["spans"] = telemetry.spans
+        on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
     options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:

@@ -357,6 +357,9 @@ def test_query_and_filters_over_the_deployed_stage(deployed: dict[str, Any]) -> 
     out = ok(deployed["env"], "query", "SELECT function, count(*) FROM requests GROUP BY ALL ORDER BY 1",
              str(deployed["root"]), "--stage", "prod", "--format", "json")
     assert json.loads(out)["rows"] == [["admin", 1], ["api", OK_REQUESTS + 3], [None, 2]]
+    out = ok(deployed["env"], "query", "SELECT function, count(*) FROM logs WHERE level = 'WARN' GROUP BY ALL",
+             str(deployed["root"]), "--stage", "prod", "--format", "json")
+    assert json.loads(out)["rows"] == [["authorizer", 1]]  # golive's JWT authorizer function's own log group
     out = ok(deployed["env"], "query", "SELECT namespace, sum(value) FROM metrics WHERE name = 'PriceLookupFailed' "
              "GROUP BY ALL", str(deployed["root"]), "--stage", "prod", "--format", "json")
     assert json.loads(out)["rows"] == [["Shop", 3.0]]  # EMF documents, expanded as CloudWatch extracts them
@@ -435,6 +438,14 @@ def test_tail_shows_only_what_arrives_after_it_started(deployed: dict[str, Any])
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_deleting_the_stage_store_starts_over(deployed: dict[str, Any]) -> None:
+    env, root = deployed["env"], deployed["root"]
+    before = json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format", "json"))["total"]
+    (root / ".golive" / "telemetry-prod.duckdb").unlink()
+    again = json.loads(ok(env, "stats", str(root), "--stage", "prod", "--format", "json"))["total"]
+    assert again == before  # fetched again from CloudWatch: the same requests, none lost, none twice
 
 
 def test_bad_input_is_one_line(deployed: dict[str, Any], moto_server: Any, tmp_path: Path) -> None:

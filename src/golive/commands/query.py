@@ -1,4 +1,5 @@
-"""`golive query "SQL"`: read-only SQL over golive dev's telemetry (requests, logs, spans, metrics, errors)."""
+"""`golive query "SQL"`: read-only SQL over the telemetry tables (requests, logs, spans, metrics, errors) of golive
+dev or a deployed stage."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from golive.commands._telemetry import (
     SOURCE_HELP,
     STAGE_COST,
     add_service_dir,
-    add_since,
     add_stage,
     since_seconds,
     table,
@@ -25,7 +25,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                                                    "requests GROUP BY route\"")
     add_service_dir(parser)
     add_stage(parser)
-    add_since(parser)
+    parser.add_argument("--since", metavar="DURATION",
+                        help="with --stage: fetch at least this last span (90s, 30m, 1h, 2d, 1w) before the SQL runs; "
+                             "the SQL's own WHERE chooses what it reads")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
 
 

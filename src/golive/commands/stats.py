@@ -1,7 +1,7 @@
 """`golive stats`: per route (or status, or minute) counts, 2xx / 4xx / 5xx split into gateway-made and
-function-made, latency p50 / p95 / p99, cold starts and throttles, from golive dev's telemetry; with --alarms, the
-state of every alarm `golive template` deploys, evaluated over the same data; `--cost`: what that traffic would
-cost a month on AWS, and memory right-sizing per function."""
+function-made, latency p50 / p95 / p99, cold starts and throttles, from golive dev or a deployed stage; with
+--alarms, the state of every alarm `golive template` deploys, evaluated over the same data; `--cost`: what that
+traffic would cost a month on AWS, and memory right-sizing per function."""
 
 from __future__ import annotations
 

@@ -152,7 +152,9 @@ def sync_stage(service_root: Path, stage: str, since_s: float | None = None, *, 
     names = stage_logs(service_root, stage)
     logs = logs_client if logs_client is not None else cloudwatch.client()
     state_path = sync_state_path(service_root, stage)
-    state = SyncState.load(state_path)
+    path = stage_store_path(service_root, stage)
+    # what was fetched is only worth remembering while the store holding it exists (deleted to start over)
+    state = SyncState.load(state_path) if path.exists() else SyncState()
     now_ms = int(time.time() * 1000)
     fetched: list[LogEvent] = []
     missing = []
@@ -173,7 +175,6 @@ def sync_stage(service_root: Path, stage: str, since_s: float | None = None, *, 
             f"no log groups for stage {stage}: has it been deployed? `golive template` names them "
             f"{', '.join(names.groups)} (stack {names.stack}, as `golive ci` deploys it: sam deploy --stack-name "
             f"{names.stack})")
-    path = stage_store_path(service_root, stage)
     ingest(path, names, fetched, state)
     state.save(state_path)
     return path

@@ -320,6 +320,10 @@ def test_explorer_filtered_to_one_route_and_a_window_shows_its_status_distributi
     assert page.locator("figure.chart svg").count() == 1
     assert page.locator("#metric").input_value() == "count" and page.locator("#group_by").input_value() == "status"
     screenshot(page, "explore")
+    page.locator("table.totals tr[data-group='429'] a").click()  # a group's total opens exactly its requests
+    page.wait_for_url(re.compile(r"/_golive/invocations\?"))
+    assert [s.inner_text() for s in page.locator("table.invocations [data-col='status']").all()] == ["429", "429"]
+    page.go_back()
     # the same window a minute after it: nothing
     later = shop["ended"] + dt.timedelta(minutes=1)
     page.goto(f"{shop['server'].url}/_golive/explore?route={quote('GET /limited')}&group_by=status"

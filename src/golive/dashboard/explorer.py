@@ -42,7 +42,7 @@ def render(view: View) -> tuple[int, str]:
               f"{e(found.get('start'))} to {e(found.get('end'))} UTC. Each bar opens the requests behind it.</p>"
             + f'<div class="chart-and-table"><figure class="chart" aria-label="{e(label)} chart">{chart}'
               f"<figcaption>{e(label)} by {e(grouping.lower())}</figcaption></figure>"
-            + f"<div>{_totals(found, metric, group_by, link)}</div></div>"
+            + f"<div>{_totals(found, metric, group_by, base)}</div></div>"
             + _data_table(found, label, link))
     return 200, layout.page("Explore", body, active="explore", params=view.params, service=view.service,
                             live=True, picker_html=layout.picker(view.params, view.params))
@@ -70,34 +70,24 @@ def _emf_names(view: View) -> list[str]:
     return [name for name in emf_metric_names(view.cursor, view.filters(), limit=50) if name not in builtin]
 
 
-def _totals(found: dict[str, Any], metric: str, group_by: str, link: Any) -> str:
+def _totals(found: dict[str, Any], metric: str, group_by: str, base: dict[str, str]) -> str:
+    """Each group's total over the whole range and its share, each linked to its requests over that range."""
     if metric not in SUMMED and not metric.startswith("emf:"):  # an EMF metric's buckets are sums of its values
         return ""
     grouping = dict(GROUPS).get(group_by, group_by)
     groups = found.get("groups") or []
+    totals = [(group.get("key"), sum(v or 0 for v in group.get("values") or [])) for group in groups]
+    whole = sum(total for _, total in totals)
     rows = []
-    whole = sum(sum(v or 0 for v in g.get("values") or []) for g in groups)
-    start = (found.get("buckets") or [found.get("start")])[0]
-    for group in sorted(groups, key=lambda g: -sum(v or 0 for v in g.get("values") or [])):
-        total = sum(v or 0 for v in group.get("values") or [])
+    for key, total in sorted(totals, key=lambda kv: -kv[1]):
+        params = {**base, "start": found.get("start"), "end": found.get("end")}
+        if group_by != "none" and key is not None:
+            params[group_by] = str(key)
         share = f"{total / whole * 100:.1f}%" if whole else "—"
-        params_link = link(start, group.get("key")) if start else "#"
-        # the whole window, not the first bucket: rebuild the link's range from the series' own bounds
-        params_link = _window_link(params_link, found)
-        rows.append(f'<tr data-group="{e(group.get("key"))}"><th scope="row"><a href="{e(params_link)}">'
-                    f'{e(group.get("key"))}</a></th><td class="num" data-col="total">{total:g}</td>'
+        rows.append(f'<tr data-group="{e(key)}"><th scope="row"><a href="{e(url("invocations", params))}">'
+                    f'{e(key)}</a></th><td class="num" data-col="total">{total:g}</td>'
                     f'<td class="num">{share}</td></tr>')
     return layout.table(f"Total by {e(grouping.lower())}", [e(grouping), "Total", "Share"], rows, css="totals")
-
-
-def _window_link(href: str, found: dict[str, Any]) -> str:
-    from urllib.parse import parse_qsl, urlencode, urlsplit
-
-    parts = urlsplit(href)
-    params = dict(parse_qsl(parts.query))
-    if found.get("start") and found.get("end"):
-        params.update(start=str(found["start"]), end=str(found["end"]))
-    return parts.path + "?" + urlencode(params)
 
 
 def _data_table(found: dict[str, Any], label: str, link: Any) -> str:

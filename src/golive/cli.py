@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
     "query": ("golive.commands.query", "read-only SQL over telemetry (golive dev or --stage): requests, logs, spans, "
                                        "metrics"),
+    "dashboard": ("golive.commands.dashboard", "the dashboard over a service's telemetry, or a deployed stage's"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -43,6 +44,8 @@ handler = "app.handler"
 
 [functions.raw]
 handler = "raw.handler"
+memory = 256
+architecture = "x86_64"
 routes = ["GET /malformed", "GET /limited"]
 """
 
@@ -297,10 +300,82 @@ def test_tail_shows_only_new_requests_as_they_arrive(shop: Any) -> None:
         tail.wait(10)
 
 
+MEMORY = {"api": (512, "arm64"), "raw": (256, "x86_64")}  # as CONFIG sets them (api: golive's defaults)
+
+
+def assert_cost_follows_from_the_store(root: Path) -> dict[str, Any]:
+    """`golive stats --cost` against what `golive query` reads from the same store: the REPORT lines and requests."""
+    result = json.loads(ok("stats", str(root), "--cost", "--format", "json"))
+    reports = json.loads(ok("query", "SELECT function, epoch_ms(ts), line FROM logs WHERE stream = 'platform' AND "
+                                     "starts_with(line, 'REPORT ')", str(root), "--format", "json"))["rows"]
+    [[count, first, last]] = json.loads(ok("query", "SELECT count(*), epoch_ms(min(ts)), epoch_ms(max(ts)) FROM "
+                                                    "requests", str(root), "--format", "json"))["rows"]
+    assert result["requests"] == count and result["api_type"] == "rest"
+    seconds = max(1.0, (max([last, *(r[1] for r in reports)]) - min([first, *(r[1] for r in reports)])) / 1000)
+    assert result["window"]["seconds"] == pytest.approx(seconds, abs=0.002)
+    factor = 30 * 86400 / seconds
+    per_function: dict[str, list[tuple[int, int]]] = {}
+    for function, _, line in reports:
+        billed = int(re.search(r"Billed Duration: (\d+) ms", line).group(1))  # type: ignore[union-attr]
+        used = int(re.search(r"Max Memory Used: (\d+) MB", line).group(1))  # type: ignore[union-attr]
+        per_function.setdefault(function, []).append((billed, used))
+    assert set(per_function) == {"api", "raw"}
+    prices = result["prices"]
+    compute = 0.0
+    functions = {f["function"]: f for f in result["functions"]}
+    for name, seen in per_function.items():
+        memory, architecture = MEMORY[name]
+        row = functions[name]
+        gb_s = sum(billed for billed, _ in seen) / 1000 * memory / 1024
+        assert (row["memory_mb"], row["architecture"], row["invocations"]) == (memory, architecture, len(seen))
+        assert row["avg_billed_ms"] == pytest.approx(sum(b for b, _ in seen) / len(seen), abs=0.05)
+        assert row["gb_seconds"] == pytest.approx(gb_s, abs=1e-6)
+        assert row["max_memory_used_mb"] == max(used for _, used in seen)
+        assert row["hint"].startswith(f"max {row['max_memory_used_mb']} MB of {memory} MB used")
+        assert row["suggested_memory_mb"] >= row["max_memory_used_mb"]
+        compute += gb_s * factor * prices["lambda"]["gb_second_usd"][architecture][0]["usd"]  # the first tier
+    assert all(f["invocations"] == 0 for name, f in functions.items() if name not in per_function)
+    invocations = sum(len(seen) for seen in per_function.values())
+    monthly = result["monthly"]
+    assert monthly["lambda_requests_usd"] == pytest.approx(
+        invocations * factor * prices["lambda"]["requests_usd_per_million"] / 1e6, rel=1e-3)
+    assert monthly["lambda_compute_usd"] == pytest.approx(compute, rel=1e-3)
+    assert monthly["api_gateway_usd"] == pytest.approx(
+        count * factor * prices["api_gateway"]["requests_usd_per_million"]["rest"][0]["usd"] / 1e6, rel=1e-3)
+    assert monthly["dynamodb_usd"] is None and result["dynamodb"]["note"].startswith("not measured")
+    assert monthly["total_usd"] == pytest.approx(
+        monthly["lambda_requests_usd"] + monthly["lambda_compute_usd"] + monthly["api_gateway_usd"], rel=1e-4)
+    assert result["free_tier"]["lambda_requests"] == 1_000_000 and result["free_tier"]["subtracted"] is False
+    return result
+
+
+def test_stats_cost_prices_the_stored_report_lines_and_requests(shop: Any) -> None:
+    server, root, _ = shop
+    result = assert_cost_follows_from_the_store(root)
+    text = ok("stats", str(root), "--cost")
+    assert f"{result['requests']:,} requests in " in text.splitlines()[0]
+    assert f"(us-east-1, read {result['prices']['date']})" in text.splitlines()[0]
+    assert f"${result['monthly']['total_usd']:,.2f}" in next(line for line in text.splitlines()
+                                                             if line.startswith("total"))
+    for function in result["functions"]:
+        assert f"{function['function']}: {function['hint']}" in text
+    assert "free tier (not subtracted)" in text and "https://aws.amazon.com/lambda/pricing/" in text
+    with urllib.request.urlopen(server.url + "/_golive/api/cost?since=1h", timeout=10) as response:
+        assert response.headers["Content-Type"] == "application/json"
+        recent = json.loads(response.read())
+    assert recent["window"]["seconds"] == pytest.approx(3600, abs=1) and recent["requests"] == result["requests"]
+    try:
+        urllib.request.urlopen(server.url + "/_golive/api/cost?since=soon", timeout=10)
+        raise AssertionError("a bad duration must be refused")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and exc.headers["Content-Type"] == "application/problem+json"
+
+
 def test_after_dev_stops_the_store_is_read_from_the_file(shop: Any) -> None:
     server, root, _ = shop
     server.stop()
     assert not (root / ".golive" / "dev.json").exists()
+    assert_cost_follows_from_the_store(root)  # read from the file, golive.toml beside it
     stats = json.loads(ok("stats", str(root), "--format", "json", "--by", "minute"))
     assert stats["total"]["count"] == 12  # the eleven, and the one the tail saw
     assert "read-only" in one_line_error("query", "DROP TABLE requests", str(root))

@@ -1,5 +1,5 @@
-"""`golive query "SQL"`: read-only SQL over the telemetry tables (requests, logs, spans, metrics, errors) of golive dev
-or a deployed stage."""
+"""`golive query "SQL"`: read-only SQL over the telemetry tables (requests, logs, spans, metrics, errors) of golive
+dev or a deployed stage."""
 
 from __future__ import annotations
 

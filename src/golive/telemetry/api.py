@@ -27,6 +27,7 @@ ENDPOINTS = {
     "series": "GET series?<filters>&metric=count|p50|p95|p99|cold_starts|errors|emf:NAME&group_by=status_class"
               "&buckets=60",
     "board": "GET board?<filters>&buckets=30: one row per route, gateway and function failures apart",
+    "cost": "GET cost?since=1h: the month's AWS bill this traffic would make, memory right-sizing per function",
 }
 # <filters>: route, status, status_class, decided_by, function, error_type, and since=1h or start=&end= (ISO/epoch)
 
@@ -44,10 +45,11 @@ def problem(status: int, title: str, detail: str) -> Reply:
 class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
-    def __init__(self, store: Any, collector: Any = None, service: str = "", spans: Any = None,
-                 alarms: Callable[[], list[Any]] | None = None) -> None:
+    def __init__(self, store: Any, collector: Any = None, service: str = "",
+                 alarms: Callable[[], list[Any]] | None = None, service_root: Any = None, spans: Any = None) -> None:
         self.store, self.collector, self.service, self.spans = store, collector, service, spans
         self.alarms = alarms  # the service's alarm definitions, read when asked (golive.toml may have changed)
+        self.service_root = service_root  # golive.toml is read again for each cost: memory may change while dev runs
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
         """The gateway's hook: answer on a worker thread, reply on the loop."""
@@ -97,6 +99,11 @@ class TelemetryAPI:
             return _json(200, queries.errors(cursor, since, _int(params.get("limit"), 50)))
         if name == "alarms":
             return self._alarms(cursor, since)
+        if name == "cost":
+            from golive.telemetry.cost import cost
+            from golive.telemetry.source import service_config
+
+            return _json(200, cost(cursor, since, service_config(self.service_root)))
         if name.startswith("requests/"):
             any_id = unquote(name[len("requests/"):])
             found = queries.find_request(cursor, any_id)
@@ -116,7 +123,6 @@ class TelemetryAPI:
                 return problem(400, "Bad Request", "pass the SQL as ?sql=SELECT... or a JSON body {\"sql\": ...}")
             return _json(200, queries.read_only_sql(cursor, sql))
         return problem(404, "Not Found", f"no telemetry endpoint {name!r}; endpoints: {', '.join(ENDPOINTS)}")
-
 
     @staticmethod
     def _explore(cursor: Any, name: str, params: dict[str, str]) -> dict[str, Any]:

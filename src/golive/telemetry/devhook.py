@@ -24,9 +24,10 @@ class DevTelemetry:
         self.root = Path(service_root)
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
-        self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
         self.routes: list[tuple[str, str]] = []  # (route key, function), as the gateway read them
-        self.api = TelemetryAPI(self.store, self.collector, service, self.spans, alarms=self.alarm_definitions)
+        self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
+        self.api = TelemetryAPI(self.store, self.collector, service, alarms=self.alarm_definitions,
+                                service_root=self.root, spans=self.spans)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve

@@ -25,6 +25,7 @@ class FileSource:
         self.path = path
         self.root = service_root if service_root is not None else path.parent.parent
         self.stage = stage  # a deployed stage's store: its alarms are that stage's (golive.toml [stages.STAGE])
+        self.service_root = self.root
         self.store = Store(path, read_only=True)
         self.where = str(path)
 
@@ -55,6 +56,11 @@ class FileSource:
         from golive.telemetry.alarms import evaluate
 
         return evaluate(self._cursor(), service_alarms(load_config(self.root, self.stage)), since_s)
+
+    def cost(self, since_s: float | None) -> dict[str, Any]:
+        from golive.telemetry.cost import cost
+
+        return cost(self._cursor(), since_s, service_config(self.service_root, self.stage))
 
     def refresh(self) -> None:
         """Reopen (a read-only DuckDB connection sees the file as it was when opened)."""
@@ -112,6 +118,8 @@ class HTTPSource:
 
     def alarms(self, since_s: float | None) -> dict[str, Any]:
         return self._get("alarms", {"since": self._since(since_s)})  # type: ignore[no-any-return]
+    def cost(self, since_s: float | None) -> dict[str, Any]:
+        return self._get("cost", {"since": self._since(since_s)})  # type: ignore[no-any-return]
 
     def refresh(self) -> None:
         pass
@@ -145,3 +153,16 @@ def open_source(service_root: Path) -> FileSource | HTTPSource:
         raise StoreError(f"no telemetry for {service_root} yet: run `golive dev {service_root}` and send it a "
                          f"request")
     return FileSource(path, service_root)
+
+
+def service_config(service_root: Path | None, stage: str | None = None) -> Any:
+    """golive.toml of the service (memory and architecture per function, the API type), or None when it cannot be
+    read: the cost then falls back to what the REPORT lines say."""
+    if service_root is None:
+        return None
+    from golive.service.config import ConfigError, load_config
+
+    try:
+        return load_config(service_root, stage)
+    except ConfigError:
+        return None

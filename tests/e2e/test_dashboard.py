@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import REPO, DevServer
+from conftest import REPO, DevServer, clean_env, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
@@ -458,7 +458,6 @@ def test_the_api_stays_beside_the_dashboard(shop: dict[str, Any]) -> None:
 
 def test_golive_dashboard_serves_the_store_read_only_after_dev_stops(tmp_path: Path, launch_dev_server: Any,
                                                                    browser: Any) -> None:
-    from conftest import clean_env, free_port
 
     root = tmp_path / "shop"
     root.mkdir()
@@ -539,7 +538,6 @@ def test_golive_dashboard_stage_serves_the_deployed_stage_and_syncs_what_arrives
                                                                                  browser: Any) -> None:
     """The real `golive dashboard --stage prod` over the stage's CloudWatch log groups on moto's server, then one
     more request logged while it serves."""
-    from conftest import free_port
 
     port = free_port()
     served = subprocess.Popen([sys.executable, "-m", "golive.cli", "dashboard", str(deployed["root"]), "--stage",

@@ -12,7 +12,7 @@ from golive.dashboard.layout import e, url
 from golive.dashboard.source import View
 
 METRICS = [("count", "Requests"), ("p50", "Latency p50 (ms)"), ("p95", "Latency p95 (ms)"),
-           ("p99", "Latency p99 (ms)"), ("cold_starts", "Cold starts"), ("errors", "Errors (4xx and 5xx)")]
+           ("p99", "Latency p99 (ms)"), ("cold_starts", "Cold starts"), ("errors", "Errors (5xx)")]
 GROUPS = [("none", "Nothing"), ("route", "Route"), ("status", "Status"), ("status_class", "Status class"),
           ("decided_by", "Decided by"), ("function", "Function"), ("error_type", "Error type")]
 SUMMED = {"count", "cold_starts", "errors"}  # metrics whose buckets add up to a total per group

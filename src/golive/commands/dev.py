@@ -107,6 +107,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
         on_access = compose(on_access, telemetry.on_access_log)
         on_function = compose(on_function, telemetry.on_function_log)
         options["reserved"] = _reserved(telemetry, config.service)
+        options["on_payload"] = telemetry.on_payload  # each request's event and raw result, for the request page
         on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
         if not getattr(args, "no_tracing", False):
             options["spans"] = telemetry.spans

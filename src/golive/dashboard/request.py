@@ -245,15 +245,55 @@ def _ms(seconds: float) -> str:
 
 
 def _raw(found: dict[str, Any]) -> str:
-    parts = []
-    for key, label in (("event", "Raw event"), ("response", "Raw response")):
+    """The event the function received and the result it returned (before API Gateway made HTTP of it), redacted
+    as logs are, pretty-printed, bodies shown decoded beneath; when absent, why (golive dev keeps them in memory)."""
+    from golive.telemetry.payloads import KEPT_NOTE
+
+    request = found.get("request") or {}
+    heading = '<section aria-labelledby="raw"><h2 id="raw">Raw event and response</h2>'
+    if "event" not in found:
+        if request and not request.get("lambda_request_id"):
+            why = "API Gateway answered before invoking the function: no event was sent."
+        else:
+            why = (f"Not available: the raw event and response are {KEPT_NOTE}, and this page did not come from "
+                   "the golive dev that served this request, or more requests came after it.")
+        return f'{heading}<p class="notice" data-raw-absent>{e(why)}</p></section>'
+    parts = [f'<p>Redacted as logs are: secrets by key (Authorization, cookies, passwords, tokens, API keys) read '
+             f'[REDACTED], emails and card numbers masked; {e(KEPT_NOTE)}.</p>']
+    for key, label in (("event", "Event: what the function received"),
+                       ("response", "Response: what the function returned, before API Gateway's translation")):
         value = found.get(key)
         if value is None:
+            parts.append(f"<details><summary>{label}</summary><p data-raw-{key}>None: the function gave no "
+                         f"result (it timed out, or Lambda refused the invocation).</p></details>")
             continue
-        text = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
-        parts.append(f"<details><summary>{label} (redacted as logs are)</summary><pre>{e(text)}</pre></details>")
-    return f'<section aria-labelledby="raw"><h2 id="raw">Raw event and response</h2>{"".join(parts)}</section>' \
-        if parts else ""
+        parts.append(f'<details open><summary>{label}</summary><pre tabindex="0" aria-label="{e(label)}" '
+                     f'data-raw-{key}>{e(_pretty(value))}</pre>{_raw_body(key, value)}</details>')
+    return f'{heading}{"".join(parts)}</section>'
+
+
+def _raw_body(key: str, value: Any) -> str:
+    """A payload's body shown as text (decoded when base64 and text), pretty-printed when JSON."""
+    if not isinstance(value, dict) or not isinstance(value.get("body"), str) or not value["body"]:
+        return ""
+    body, how = value["body"], "body"
+    if value.get("isBase64Encoded"):
+        import base64
+        import binascii
+
+        try:
+            body, how = base64.b64decode(body, validate=True).decode("utf-8"), "body, decoded from base64"
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return f"<p>The body is binary ({number(len(body))} base64 characters).</p>"
+    try:
+        text = _pretty(json.loads(body))
+    except ValueError:
+        text = body
+    return f'<h3>The {e(key)}\'s {how}</h3><pre tabindex="0" data-raw-{key}-body>{e(text)}</pre>'
+
+
+def _pretty(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def _epoch(value: Any) -> float | None:

@@ -80,9 +80,9 @@ class GatewayRequest:
 class _Exchange:
     """Per-request state: ids, parsed request parts and the access-log values gathered along the pipeline."""
 
-    __slots__ = ("answered", "epoch", "extended_id", "headers", "integration_started", "lambda_trace", "log", "path",
-                 "query", "raw_query", "request", "request_id", "respond", "route", "segment_id", "started", "task",
-                 "timer", "trace_root")
+    __slots__ = ("answered", "epoch", "event", "extended_id", "headers", "integration_started", "invocation",
+                 "lambda_trace", "log", "path", "query", "raw_query", "request", "request_id", "respond", "route",
+                 "segment_id", "started", "task", "timer", "trace_root")
 
     def __init__(self, request: GatewayRequest, entropy: bytes, started: float, epoch: float,
                  respond: Callable[[Reply], None], sampled: str = "0") -> None:
@@ -95,6 +95,8 @@ class _Exchange:
         self.integration_started = started
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None  # the authorizer's coroutine, held while it runs
+        self.event: bytes | None = None  # the proxy event as sent to the function (JSON), once it is sent
+        self.invocation: Invocation | None = None  # the function's answer, once it has one
         target = request.target
         if not target.startswith("/"):  # absolute-form request target
             target = "/" + target.split("://", 1)[-1].partition("/")[2]
@@ -195,6 +197,11 @@ class Gateway:
     # where the gateway's X-Ray segment of each request goes (golive dev with tracing on); None: not traced, and
     # the function is invoked with Sampled=0 as on a stage without active tracing
     on_segment: Callable[[dict[str, Any]], None] | None = None
+    # where each proxied request's payloads go, after the reply and its access log (golive dev's payload ring):
+    # (API request id, Lambda request id or "" when the function never answered, the event as sent (JSON bytes),
+    # the function's raw result (JSON bytes: its return value or Lambda's error document) or None). References
+    # only: the bytes already exist, nothing is encoded or copied for it on the event loop. None: not kept.
+    on_payload: Callable[[str, str, bytes, bytes | None], None] | None = None
 
     def serve(self, request: GatewayRequest, respond: Callable[[Reply], None]) -> None:
         """One request through API Gateway's pipeline: `respond` gets the answer exactly once (now, or when the
@@ -261,6 +268,9 @@ class Gateway:
             on_segment = self.on_segment
             if on_segment is not None:
                 self._segment(on_segment, exchange, log, elapsed)
+            on_payload = self.on_payload
+            if on_payload is not None and exchange.event is not None:
+                self._payload(on_payload, exchange)
 
     def _segment(self, on_segment: Callable[[dict[str, Any]], None], exchange: _Exchange, log: dict[str, Any],
                  elapsed: float) -> None:
@@ -270,6 +280,16 @@ class Gateway:
                                        f"{self.config.service}/{self.stage}", self.api_id))
         except Exception as exc:  # tracing must never break the gateway
             print(f"golive dev: gateway segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    @staticmethod
+    def _payload(on_payload: Callable[[str, str, bytes, bytes | None], None], exchange: _Exchange) -> None:
+        """The request's event and the function's raw result, after the reply (what golive dev keeps to show)."""
+        invocation = exchange.invocation
+        try:
+            on_payload(exchange.request_id, invocation.request_id if invocation is not None else "",
+                       exchange.event or b"", invocation.payload if invocation is not None else None)
+        except Exception as exc:  # keeping payloads must never break the gateway
+            print(f"golive dev: keeping the payloads failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def _fail(self, exchange: _Exchange, response: GatewayResponse,
               extra: list[tuple[str, str]] | None = None) -> Reply:
@@ -379,6 +399,7 @@ class Gateway:
             log["integrationErrorMessage"] = (f"Lambda request payload size exceeded the maximum allowed payload "
                                               f"size ({LAMBDA_REQUEST_BYTES} bytes)")
             return self._fail(exchange, gateway_response("LAMBDA_REQUEST_TOO_LARGE", self.api_type))
+        exchange.event = payload
         exchange.integration_started = time.perf_counter()
         try:
             invoked = self.lambdas.submit(route.function, payload, trace_id=exchange.lambda_trace,
@@ -409,6 +430,7 @@ class Gateway:
         """The function's answer (called by the Lambda service as soon as it has one): the client's reply."""
         if exchange.answered:  # the integration timed out meanwhile
             return
+        exchange.invocation = invocation
         exchange.log["integrationLatency"] = round((time.perf_counter() - exchange.integration_started) * 1000)
         try:
             reply = self._proxy_reply(exchange, invocation)

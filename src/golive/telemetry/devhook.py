@@ -1,5 +1,6 @@
-"""golive dev's telemetry: the store it owns, the collector fed by the local cloud's callbacks, the HTTP API, and
-the state file (.golive/dev.json) that tells the CLI where to find them while dev runs."""
+"""golive dev's telemetry: the store it owns, the collector fed by the local cloud's callbacks, the recent payloads
+it keeps in memory, the HTTP API, and the state file (.golive/dev.json) that tells the CLI where to find them while
+dev runs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from golive.telemetry.api import TelemetryAPI
 from golive.telemetry.collector import Collector
 from golive.telemetry.model import DEV_STATE_FILE, state_dir, store_path
+from golive.telemetry.payloads import PayloadRing, serve_from
 from golive.telemetry.spans import Spans
 from golive.telemetry.store import Store, StoreError
 
@@ -30,6 +32,10 @@ class DevTelemetry:
                                 service_root=self.root, spans=self.spans)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
+        # the last requests' events and raw results, in memory only (not the store): find_request shows them
+        self.payloads = PayloadRing()
+        self.on_payload = self.payloads.on_payload
+        serve_from(self.payloads)
         self.serve_http = self.api.serve
         self.state_file = state_dir(self.root) / DEV_STATE_FILE
 
@@ -58,6 +64,7 @@ class DevTelemetry:
         self.state_file.write_text(json.dumps(state) + "\n")
 
     def close(self) -> None:
+        serve_from(None)
         try:
             self.spans.close()
             self.collector.close()

@@ -4,6 +4,7 @@ after dev stops, `golive dashboard` over the store says why they are gone (they 
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -142,3 +143,62 @@ def test_raw_event_and_response_redacted_through_api_and_page(tmp_path: Path, la
     finally:
         served.terminate()
         served.wait(10)
+
+
+HTTP_CONFIG = """\
+service = "photos"
+
+[api]
+type = "http"
+stage = "dev"
+
+[api.integration_timeouts]
+"GET /slow" = 0.3
+
+[functions.raw]
+handler = "raw.handler"
+timeout = 5
+routes = ["POST /notes", "GET /slow"]
+"""
+
+RAW = '''
+import base64
+import time
+
+
+def handler(event, context):
+    if event["routeKey"] == "GET /slow":
+        time.sleep(1.5)
+    text = base64.b64decode(event["body"]).decode() if event.get("isBase64Encoded") else event.get("body", "")
+    return {"statusCode": 200, "cookies": ["session=sess-secret-9; HttpOnly"], "isBase64Encoded": True,
+            "headers": {"content-type": "text/plain"}, "body": base64.b64encode(("saw " + text).encode()).decode()}
+'''
+
+
+def test_http_api_cookies_base64_bodies_and_a_timeout(tmp_path: Path, launch_dev_server: Any) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "golive.toml").write_text(HTTP_CONFIG)
+    (root / "raw.py").write_text(RAW)
+    dev = launch_dev_server(root)
+    status, headers, body = call(dev.url + "/notes", "POST", b"note for bob@example.org",
+                                 {"Content-Type": "application/octet-stream", "Cookie": "theme=dark; id=c00kie-9"})
+    assert status == 200 and body == b"saw note for bob@example.org"
+    found = json.loads(call(f"{dev.url}/_golive/api/requests/{headers['apigw-requestid']}")[2])
+    event, response = found["event"], found["response"]
+    assert event["routeKey"] == "POST /notes" and event["cookies"] == ["[REDACTED]", "[REDACTED]"]
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"note for bo***@example.org"  # redacted inside the base64
+    assert response["cookies"] == ["[REDACTED]"]
+    assert base64.b64decode(response["body"]) == b"saw note for bo***@example.org"
+    page = call(f"{dev.url}/_golive/requests/{headers['apigw-requestid']}")[2].decode()
+    assert "c00kie-9" not in page and "sess-secret-9" not in page and "bob@example.org" not in page
+    assert pre(page, "data-raw-event-body") == "note for bo***@example.org"  # decoded from base64
+    assert "decoded from base64" in page
+
+    status, headers, _ = call(dev.url + "/slow")
+    assert status == 503  # an HTTP API's integration timeout
+    found = json.loads(call(f"{dev.url}/_golive/api/requests/{headers['apigw-requestid']}")[2])
+    assert found["event"]["routeKey"] == "GET /slow" and found["response"] is None
+    page = call(f"{dev.url}/_golive/requests/{headers['apigw-requestid']}")[2].decode()
+    assert "the function gave no result" in page

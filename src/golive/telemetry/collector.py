@@ -65,10 +65,9 @@ FACTS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS facts (rid UUID, seen TIMESTAMP, 
 FACTS_SQL = rf"""INSERT INTO facts
 SELECT rid, ts, correlation_id FROM (
     SELECT TRY_CAST(rid AS UUID) AS rid, make_timestamp((ts * 1000000)::BIGINT) AS ts,
-        json_extract_string(line, '$.correlation_id') AS correlation_id
+        try(json_extract_string(line, '$.correlation_id')) AS correlation_id  -- NULL for a line that is not JSON
     FROM {LINES}
-    WHERE rid IS NOT NULL AND stream <> 'platform' AND contains(line, '"correlation_id"') AND starts_with(line, '{{')
-        AND json_valid(line))
+    WHERE rid IS NOT NULL AND stream <> 'platform' AND starts_with(line, '{{') AND contains(line, '"correlation_id"'))
 WHERE correlation_id IS NOT NULL"""
 FORGET_FACTS_SQL = "DELETE FROM facts WHERE seen < make_timestamp(?::BIGINT)"
 
@@ -121,13 +120,13 @@ ACCESS_NUMBERS = ("requestTimeEpoch", "status", "responseLatency", "integrationL
                   "responseLength")
 
 
-def _report_field(name: str, cast: str) -> str:
-    """One field of the REPORT line ('...<tab>Billed Duration: 3 ms<tab>...'): split_part is a tenth of a regex's
-    cost. The tab before the name tells Duration from Billed Duration and Init Duration."""
-    return f"TRY_CAST(nullif(split_part(split_part(a.report, chr(9) || '{name}: ', 2), ' ', 1), '') AS {cast})"
+def report_field(column: str, name: str, cast: str) -> str:
+    """SQL for one field of a REPORT line ('...<tab>Billed Duration: 3 ms<tab>...'; NULL when absent): split_part
+    costs half a regular expression. The tab before the name tells Duration from Billed and Init Duration."""
+    return f"TRY_CAST(nullif(split_part(split_part({column}, chr(9) || '{name}: ', 2), ' ', 1), '') AS {cast})"
 
 
-_REPORT_COLUMNS = ", ".join(_report_field(name, cast) for name, cast in (
+_REPORT_COLUMNS = ", ".join(report_field("a.report", name, cast) for name, cast in (
     ("Init Duration", "DOUBLE"), ("Duration", "DOUBLE"), ("Billed Duration", "INTEGER"),
     ("Max Memory Used", "SMALLINT")))
 
@@ -137,19 +136,21 @@ WITH a AS (
     SELECT *, TRY_CAST(nullif(integrationRequestId, '-') AS UUID) AS rid FROM {ACCESS}),
 facts AS (
     SELECT rid, any_value(correlation_id) AS correlation_id FROM facts GROUP BY rid)  -- small: facts leave once used
-SELECT make_timestamp(a.requestTimeEpoch::BIGINT * 1000), nullif(a.requestId, '-'), a.key::UINTEGER,
+SELECT make_timestamp(TRY_CAST(a.requestTimeEpoch AS BIGINT) * 1000), nullif(a.requestId, '-'), a.key::UINTEGER,
     nullif(a.extendedRequestId, '-'), a.rid, a.lambda_key::UINTEGER, nullif(a.xrayTraceId, '-'),
     CASE WHEN f.correlation_id <> a.requestId THEN f.correlation_id END,  -- golive's default is the request id
-    nullif(a.stage, '-'), nullif(a.routeKey, '-'), nullif(a.httpMethod, '-'), nullif(a.path, '-'), a.status::SMALLINT,
+    nullif(a.stage, '-'), nullif(a.routeKey, '-'), nullif(a.httpMethod, '-'), nullif(a.path, '-'),
+    TRY_CAST(a.status AS SMALLINT),
     -- API Gateway decided when it answered with a gateway response (or matched no route); else the function did
     CASE WHEN a.errorResponseType <> '-' OR a.routeKey = '-' THEN 'gateway' ELSE 'function' END,
     nullif(a.errorResponseType, '-'),
     nullif(concat_ws(': ', coalesce(nullif(a.integrationErrorMessage, '-'), nullif(a.errorMessage, '-')),
                      nullif(a.validationErrorString, '-')), ''),
-    a.responseLatency::INTEGER, a.integrationLatency::INTEGER, a.authorizerLatency::INTEGER,
+    TRY_CAST(a.responseLatency AS INTEGER), TRY_CAST(a.integrationLatency AS INTEGER),
+    TRY_CAST(a.authorizerLatency AS INTEGER),
     nullif(a.authorizerError, '-'), nullif(a.principalId, '-'), nullif(a.functionName, '-'),
     CASE WHEN a.report IS NOT NULL THEN contains(a.report, chr(9) || 'Init Duration: ') END, {_REPORT_COLUMNS},
-    a.responseLength::INTEGER, nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
+    TRY_CAST(a.responseLength AS INTEGER), nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
 FROM a LEFT JOIN facts f ON f.rid = a.rid"""
 CONSUMED_SQL = f"DELETE FROM facts WHERE rid IN (SELECT TRY_CAST(integrationRequestId AS UUID) FROM {ACCESS})"
 
@@ -168,7 +169,7 @@ SELECT ts, function, rid, stream, kind,
     CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL ELSE line END,
     NULL, NULL, NULL, NULL, line
 FROM batch"""
-_ERROR_MARKS = ('"error"', '"exception', '"errorType"', '"stackTrace"', "[ERROR] ")
+_ERROR_MARKS = ('"error', '"exception', '"stackTrace"', "[ERROR] ")  # '"error' covers "error" and "errorType"
 
 
 def _may_carry_error(lines: list[Any]) -> bool:

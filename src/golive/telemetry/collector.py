@@ -12,7 +12,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from golive.telemetry.store import Store
@@ -196,14 +196,14 @@ def _text_key(value: Any) -> int | None:
 
 
 def line_columns(lines: list[Any]) -> dict[str, Any]:
-    """A batch of LogRecords as the columns DuckDB scans (no copy of the strings, no encoding)."""
+    """A batch of LogRecords as the columns DuckDB scans (the strings themselves: no copy, no encoding)."""
     import numpy as np  # CLI side only (golive dev): the runtime never imports it
 
-    return {"ts": np.fromiter((record.timestamp for record in lines), dtype=np.float64, count=len(lines)),
-            "function": np.array([record.function for record in lines], dtype=object),
-            "rid": np.array([record.request_id for record in lines], dtype=object),
-            "stream": np.array([record.stream for record in lines], dtype=object),
-            "line": np.array([record.line for record in lines], dtype=object)}
+    count = len(lines)
+    columns = {"ts": np.fromiter(map(attrgetter("timestamp"), lines), dtype=np.float64, count=count)}
+    for column, field in (("function", "function"), ("rid", "request_id"), ("stream", "stream"), ("line", "line")):
+        columns[column] = np.fromiter(map(attrgetter(field), lines), dtype=object, count=count)
+    return columns
 
 
 def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> dict[str, Any]:
@@ -220,7 +220,7 @@ def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> 
         column = values[name]
         if name in _CALLER_SET:  # an authorizer's principalId may be a number: stored as its text
             column = tuple(v if v is None or v.__class__ is str else str(v) for v in column)
-        columns[name] = np.array(column, dtype=object)
+        columns[name] = np.fromiter(column, dtype=object, count=len(records))
     for name in ACCESS_NUMBERS:
         try:
             columns[name] = np.array(values[name], dtype=np.float64)

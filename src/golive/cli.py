@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("golive.commands.logs", "requests and their log lines from golive dev, filtered, by id, or tailed"),
     "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles"),
     "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
-    "query": ("golive.commands.query", "read-only SQL over golive dev's telemetry (requests, logs, metrics)"),
+    "query": ("golive.commands.query", "read-only SQL over golive dev's telemetry (requests, logs, spans, metrics)"),
 }
 
 

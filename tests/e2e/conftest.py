@@ -49,11 +49,12 @@ def _stop(process: subprocess.Popen) -> int:
 class DevServer:
     """`golive dev SERVICE_DIR --port N` as a user starts it; its output is collected line by line."""
 
-    def __init__(self, service_dir: Path, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(self, service_dir: Path, env: dict[str, str], port: int | None = None,
+                 options: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "golive.cli", "dev", str(service_dir), "--port", str(self.port),
-                   "--host", "127.0.0.1"]
+                   "--host", "127.0.0.1", *options]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                         env=env, cwd=REPO)
         self.lines: list[str] = []

@@ -34,7 +34,11 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "emulation: no throttling, authorizers, timeouts or memory limits)")
     parser.add_argument("--no-telemetry", action="store_true",
                         help="do not record requests and logs in SERVICE_DIR/.golive/telemetry.duckdb (what golive "
-                             "logs, stats, errors and query read)")
+                             "logs, stats, errors and query read); implies --no-tracing")
+    parser.add_argument("--no-tracing", action="store_true",
+                        help="no local X-Ray daemon: functions are invoked with Sampled=0 and no spans are recorded "
+                             "(by default workers get AWS_XRAY_DAEMON_ADDRESS, and the gateway's, each function's "
+                             "and the SDKs' segments go to the spans table)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +101,8 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
         on_access = compose(on_access, telemetry.on_access_log)
         on_function = compose(on_function, telemetry.on_function_log)
         options["reserved"] = telemetry.serve_http
+        if not getattr(args, "no_tracing", False):
+            options["spans"] = telemetry.spans
     options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:

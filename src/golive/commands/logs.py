@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "json":
                 print(json.dumps(found, indent=2))
             else:
-                _print_request(found["request"], found["logs"], paint, found.get("metrics") or [])
+                _print_request(found["request"], found["logs"], paint, found.get("metrics") or [],
+                               found.get("spans") or [])
             return 0
         if args.tail:
             return _tail(source, args, paint)
@@ -156,13 +157,36 @@ def _emf_summary(raw: str) -> str:
         return raw
 
 
+def span_line(span: dict[str, Any], paint: Paint) -> str:
+    """`    +0.4 ms   3.1 ms  ··dynamodb GetItem users aws 200 FAULT` (indented by its depth in the trace)."""
+    parts = [("  " * span["depth"]) + (span["name"] or "-")]
+    if span["kind"] in ("gateway", "function"):
+        parts.append(paint(span["kind"], "35" if span["kind"] == "gateway" else "36"))
+    parts += [str(span[key]) for key in ("operation", "table_name", "namespace") if span.get(key)]
+    if span.get("status") is not None:
+        parts.append(paint.status(span["status"]))
+    flags = [flag.upper() for flag in ("fault", "error", "throttle") if span.get(flag)]
+    if flags:
+        parts.append(paint(" ".join(flags), "31" if "FAULT" in flags else "33"))
+    if span.get("exception"):
+        parts.append(paint(f"— {span['exception']}", "2"))
+    duration = span["duration_ms"]
+    timing = f"+{span['offset_ms']:.1f} ms {duration:7.1f} ms" if duration is not None else \
+        f"+{span['offset_ms']:.1f} ms       - ms"
+    return f"      {paint(timing, '2')}  " + " ".join(parts) + paint(f"  id={span['id']}", "2")
+
+
 def _print_request(request: dict[str, Any] | None, lines: list[dict[str, Any]], paint: Paint,
-                   metrics: list[dict[str, Any]] | None = None) -> None:
+                   metrics: list[dict[str, Any]] | None = None, spans: list[dict[str, Any]] | None = None) -> None:
     if request is not None:
         print(request_line(request, paint))
         ids = [f"{name}={request[name]}" for name in ("trace_id", "correlation_id") if request.get(name)]
         if metrics is not None and ids:  # the single-request view shows every id
             print("    " + " ".join(ids))
+        if spans:  # the single-request view: its trace as a timeline, each span beneath the one it ran in
+            print(f"    trace: {len(spans)} span{'s' if len(spans) != 1 else ''}")
+            for span in spans:
+                print(span_line(span, paint))
     for line in lines:
         for text in log_line(line, paint):
             print(text)

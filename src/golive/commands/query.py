@@ -1,4 +1,4 @@
-"""`golive query "SQL"`: read-only SQL over golive dev's telemetry tables (requests, logs, metrics, errors)."""
+"""`golive query "SQL"`: read-only SQL over golive dev's telemetry (requests, logs, spans, metrics, errors)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from golive.commands._telemetry import SOURCE_HELP, add_service_dir, table, tele
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.description = (f"{parser.description}. Tables: requests, logs, metrics and the view errors "
+    parser.description = (f"{parser.description}. Tables: requests, logs, spans, metrics and the view errors "
                           f"(docs/telemetry.md lists every column). Only SELECT (and DESCRIBE, SHOW, EXPLAIN) runs. "
                           f"{SOURCE_HELP}.")
     parser.add_argument("sql", metavar="SQL", help="one SELECT statement, e.g. \"SELECT route, count(*) FROM "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.local.output import flush_all, write_soon
+from golive.local.xray import SpanSink
 from golive.service.config import ConfigError, ServiceConfig, load_config
 
 
@@ -33,9 +34,12 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 on_access_log: Callable[[dict[str, Any]], None] | None = None,
                 on_function_log: Callable[[Any], None] | None = _print_function_log,
                 print_access_log: bool = True, watch: bool = True, runtime_client: str = "golive",
-                idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None) -> None:
+                idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None,
+                spans: SpanSink | None = None) -> None:
     """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening.
-    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching."""
+    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching.
+    With `spans`, tracing is active: a local X-Ray daemon address for the workers, and the gateway's and each
+    invocation's segments, all handed to `spans`."""
     from golive.local import gateway as gw
     from golive.local.apigw import routes as route_table
     from golive.local.apigw.apikeys import dev_key
@@ -47,9 +51,17 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
     if on_routes is not None:
         on_routes(table.routes)
     add_jwt_function(config)  # REST + JWT: golive's TOKEN authorizer runs as a function, as deployed
-    lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client)
+    daemon = None
+    if spans is not None:
+        from golive.local.xray import start_daemon
+
+        daemon = await start_daemon(spans.on_datagram)
+    lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client,
+                            environment=daemon.environment() if daemon is not None else None,
+                            on_segment=spans.on_segment if spans is not None else None)
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
     gateway.reserved = reserved
+    gateway.on_segment = spans.on_segment if spans is not None else None
     await lambdas.start()
     watcher = None
     try:
@@ -87,6 +99,8 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 await watcher.stop()
             await lambdas.stop()
         finally:
+            if daemon is not None:
+                daemon.close()
             flush_all()  # the last access-log and function lines, before anyone reads the output
 
 

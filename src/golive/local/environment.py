@@ -96,6 +96,8 @@ class Host(Protocol):
 
     def finished(self, pool: Pool, job: Job, outcome: str, seconds: float) -> None: ...
 
+    def traced(self, pool: Pool, job: Job, result: Invocation) -> None: ...
+
 
 class Environment:
     """One execution environment: a worker process, its Runtime API endpoint and its output pipes."""
@@ -534,6 +536,8 @@ class Environment:
         if init_ms is not None:
             report += f"Init Duration: {init_ms:.2f} ms\t"
         self._platform(job, f"END RequestId: {job.request_id}", report)
+        if job.segment is not None:
+            self.service.traced(self.pool, job, result)
         stats = self.pool.stats
         stats.invocations += 1
         if job.cold:

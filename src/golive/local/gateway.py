@@ -42,6 +42,7 @@ from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.invocation import Invocation
+from golive.local.xray import gateway_segment
 from golive.service.config import ServiceConfig
 from golive.service.quotas import (
     LAMBDA_REQUEST_BYTES,
@@ -79,13 +80,15 @@ class GatewayRequest:
 class _Exchange:
     """Per-request state: ids, parsed request parts and the access-log values gathered along the pipeline."""
 
-    __slots__ = ("answered", "extended_id", "headers", "integration_started", "lambda_trace", "log", "path", "query",
-                 "raw_query", "request", "request_id", "respond", "route", "started", "task", "timer", "trace_root")
+    __slots__ = ("answered", "epoch", "extended_id", "headers", "integration_started", "lambda_trace", "log", "path",
+                 "query", "raw_query", "request", "request_id", "respond", "route", "segment_id", "started", "task",
+                 "timer", "trace_root")
 
-    def __init__(self, request: GatewayRequest, entropy: bytes, started: float,
-                 respond: Callable[[Reply], None]) -> None:
+    def __init__(self, request: GatewayRequest, entropy: bytes, started: float, epoch: float,
+                 respond: Callable[[Reply], None], sampled: str = "0") -> None:
         self.request = request
         self.started = started
+        self.epoch = epoch
         self.respond = respond
         self.answered = False
         self.request_id = self.extended_id = ""
@@ -105,7 +108,9 @@ class _Exchange:
         self.route: RouteSpec | None = None
         root = trace_root(headers.get("x-amzn-trace-id"), entropy[:12])
         self.trace_root = root
-        self.lambda_trace = f"Root={root};Parent={entropy[12:20].hex()};Sampled=0"
+        # the gateway's segment id is the Parent Lambda receives; sampled when golive dev records traces
+        self.segment_id = entropy[12:20].hex()
+        self.lambda_trace = f"Root={root};Parent={self.segment_id};Sampled={sampled}"
         self.log: dict[str, Any] = {}
 
 
@@ -187,6 +192,9 @@ class Gateway:
     # golive dev's own API (telemetry under /_golive/api/): answered before route matching, so it never collides
     # with a service route, and never written to the access log; None when dev serves no such API
     reserved: Callable[[GatewayRequest, Callable[[Reply], None]], None] | None = None
+    # where the gateway's X-Ray segment of each request goes (golive dev with tracing on); None: not traced, and
+    # the function is invoked with Sampled=0 as on a stage without active tracing
+    on_segment: Callable[[dict[str, Any]], None] | None = None
 
     def serve(self, request: GatewayRequest, respond: Callable[[Reply], None]) -> None:
         """One request through API Gateway's pipeline: `respond` gets the answer exactly once (now, or when the
@@ -197,7 +205,7 @@ class Gateway:
         started = time.perf_counter()
         epoch = time.time()
         entropy = self._random.take(_ENTROPY_BYTES)
-        exchange = _Exchange(request, entropy, started, respond)
+        exchange = _Exchange(request, entropy, started, epoch, respond, "0" if self.on_segment is None else "1")
         request_id = exchange.request_id = new_request_id(entropy[20:36]) if self.rest else short_id(entropy[36:47])
         extended_id = exchange.extended_id = short_id(entropy[47:58])
         exchange.log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,
@@ -241,7 +249,8 @@ class Gateway:
         log = exchange.log
         log["status"] = status
         log["responseLength"] = len(body)
-        log["responseLatency"] = round((time.perf_counter() - exchange.started) * 1000)
+        elapsed = time.perf_counter() - exchange.started
+        log["responseLatency"] = round(elapsed * 1000)
         if exchange.request.method == "HEAD":
             headers.append(("Content-Length", str(len(body))))
             body = b""
@@ -249,6 +258,18 @@ class Gateway:
             exchange.respond((status, headers, body))
         finally:
             self.access_log.emit(log)
+            on_segment = self.on_segment
+            if on_segment is not None:
+                self._segment(on_segment, exchange, log, elapsed)
+
+    def _segment(self, on_segment: Callable[[dict[str, Any]], None], exchange: _Exchange, log: dict[str, Any],
+                 elapsed: float) -> None:
+        """The request's X-Ray segment (API Gateway's, on a traced stage), after the reply and its access log."""
+        try:
+            on_segment(gateway_segment(log, exchange.segment_id, exchange.epoch, exchange.epoch + elapsed,
+                                       f"{self.config.service}/{self.stage}", self.api_id))
+        except Exception as exc:  # tracing must never break the gateway
+            print(f"golive dev: gateway segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def _fail(self, exchange: _Exchange, response: GatewayResponse,
               extra: list[tuple[str, str]] | None = None) -> Reply:

@@ -84,7 +84,7 @@ class Job:
     """One invocation travelling through an environment."""
 
     __slots__ = ("client_context", "cold", "deadline", "delivered_at", "done", "future", "lines", "on_done",
-                 "payload", "request_id", "running", "trace_id")
+                 "payload", "request_id", "running", "segment", "trace_id")
 
     def __init__(self, payload: bytes, trace_id: str | None, client_context: str | None,
                  future: asyncio.Future[Invocation], on_done: Callable[[Invocation], None] | None = None,
@@ -101,6 +101,7 @@ class Job:
         self.running = False  # counted in LambdaService.running (delivered, not finished)
         self.lines: list[str] = []
         self.done = False
+        self.segment: tuple[str, str | None] | None = None  # traced: (its function segment id, the caller's)
 
     def answer(self, result: Invocation) -> None:
         """Give the caller its result: on_done first (the gateway writes its reply there), then the future."""

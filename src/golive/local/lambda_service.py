@@ -15,10 +15,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from golive.http import RandomBytes
 from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment, Pool
 from golive.local.invocation import OUTCOMES, Invocation, Job, LogRecord, exit_description, platform_error
+from golive.local.xray import function_segment, function_trace
 from golive.service.config import FunctionConfig, ServiceConfig
 from golive.service.quotas import LOCAL_ACCOUNT_ID, local_region
 
@@ -36,7 +38,8 @@ class LambdaService:
 
     def __init__(self, config: ServiceConfig, *, on_log: Callable[[LogRecord], None] | None = None,
                  idle_timeout: float = 300.0, runtime_client: str = "golive", prewarm: bool = False,
-                 environment: dict[str, str] | None = None) -> None:
+                 environment: dict[str, str] | None = None,
+                 on_segment: Callable[[dict[str, Any]], None] | None = None) -> None:
         if runtime_client not in RUNTIME_CLIENTS:
             raise ValueError(f"runtime_client must be one of {', '.join(RUNTIME_CLIENTS)}, not {runtime_client!r}")
         self.config = config
@@ -45,6 +48,9 @@ class LambdaService:
         self.runtime_client = runtime_client
         self.prewarm = prewarm
         self.extra_environment = dict(environment or {})
+        # where each sampled invocation's function segment goes (golive dev with tracing on: environment then
+        # carries the daemon's AWS_XRAY_DAEMON_ADDRESS); None: no segments, as without active tracing
+        self.on_segment = on_segment
         self.generation = 0
         self.stopping = False
         self.region = local_region()
@@ -133,6 +139,11 @@ class LambdaService:
             payload = payload.encode()
         future: asyncio.Future[Invocation] = self.loop.create_future()
         job = Job(payload, trace_id, client_context, future, on_done, self._random.take(16))
+        if self.on_segment is not None and trace_id is not None:
+            segment_id = self._random.take(8).hex()
+            traced = function_trace(trace_id, segment_id)
+            if traced is not None:  # the runtime's _X_AMZN_TRACE_ID names the function's segment as its parent
+                job.trace_id, job.segment = traced[0], (segment_id, traced[1])
         environment = self._acquire(pool)
         if environment is None:
             if self.broken is not None and len(pool.environments) < pool.limit:
@@ -316,6 +327,23 @@ class LambdaService:
         """The service's code no longer loads: start no new environment (each would load the broken code) until
         reload(); warm environments go on serving what they loaded."""
         self.broken = reason
+
+    def traced(self, pool: Pool, job: Job, result: Invocation) -> None:
+        """A sampled invocation is over: its function segment (AWS::Lambda::Function), after the reply."""
+        if self.on_segment is None or job.segment is None:
+            return
+        function = pool.function
+        duration_ms = result.duration_ms or 0.0
+        # it ended when its result came (delivery + duration), a moment before this bookkeeping
+        ended = time.time() if job.delivered_at is None else \
+            time.time() - (time.perf_counter() - job.delivered_at - duration_ms / 1000)
+        try:
+            self.on_segment(function_segment(job.trace_id, job.segment[0], job.segment[1],
+                                             self.function_name(function), self.function_arn(function),
+                                             job.request_id, result.outcome, ended, duration_ms,
+                                             result.init_ms, result.error_type))
+        except Exception as exc:  # tracing must never break invocations
+            print(f"golive: function segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def _not_loadable(self, pool: Pool, job: Job, reason: str) -> Invocation:
         message = f"golive dev: not starting an environment: the service failed to load after a change: {reason}"

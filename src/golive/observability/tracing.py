@@ -234,29 +234,40 @@ class _Scope:
             stack.pop()
 
 
-def _send(address: str, document: dict) -> None:
-    import socket  # the daemon address is only set where tracing is on
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, default=str).encode
+_senders: dict = {}  # daemon address -> (socket, (host, port)): one socket per process, as the X-Ray SDKs keep
 
-    # "127.0.0.1:2000", or "tcp:127.0.0.1:2000 udp:127.0.0.2:2001" where segments go to the udp one.
-    parts = address.split()
-    host_port = next((p[4:] for p in parts if p.startswith("udp:")),
-                     next((p for p in parts if not p.startswith("tcp:")), ""))
-    host, _, port = host_port.rpartition(":")
-    payload = _HEADER + json.dumps(document, separators=(",", ":"), default=str).encode()
+
+def _sender(address: str) -> tuple | None:
+    found = _senders.get(address)
+    if found is None:
+        import socket  # the daemon address is only set where tracing is on
+
+        # "127.0.0.1:2000", or "tcp:127.0.0.1:2000 udp:127.0.0.2:2001" where segments go to the udp one.
+        parts = address.split()
+        host_port = next((p[4:] for p in parts if p.startswith("udp:")),
+                         next((p for p in parts if not p.startswith("tcp:")), ""))
+        host, _, port = host_port.rpartition(":")
+        try:
+            found = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM), (host or "127.0.0.1", int(port)))
+        except (ValueError, OSError):
+            return None  # a malformed address must never fail a request
+        _senders[address] = found
+    return found
+
+
+def _send(address: str, document: dict) -> None:
+    sender = _sender(address)
+    if sender is None:
+        return
+    payload = _HEADER + _encode(document).encode()
     if len(payload) > 64000:  # one UDP datagram: a cut document is unreadable, so drop the children instead
         document = {k: v for k, v in document.items() if k != "subsegments"}
-        payload = _HEADER + json.dumps(document, separators=(",", ":"), default=str).encode()
+        payload = _HEADER + _encode(document).encode()
     try:
-        target = (host or "127.0.0.1", int(port))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    except (ValueError, OSError):
-        return  # a malformed address must never fail a request
-    try:
-        sock.sendto(payload, target)
+        sender[0].sendto(payload, sender[1])
     except OSError:
         pass  # tracing must never fail a request
-    finally:
-        sock.close()
 
 
 tracer = Tracer()

@@ -19,7 +19,7 @@ Reply = tuple[int, list[tuple[str, str]], bytes]
 ENDPOINTS = {
     "stats": "GET stats?since=1h&by=route|status|minute",
     "logs": "GET logs?since=1h&filter=...&limit=200&after=ISO-TIME",
-    "requests": "GET requests/{any id}: the request, its log lines and metrics",
+    "requests": "GET requests/{any id}: the request, its log lines, metrics and spans",
     "errors": "GET errors?since=1h",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
     "cost": "GET cost?since=1h: the month's AWS bill this traffic would make, memory right-sizing per function",
@@ -39,8 +39,9 @@ def problem(status: int, title: str, detail: str) -> Reply:
 class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
-    def __init__(self, store: Any, collector: Any = None, service: str = "", service_root: Any = None) -> None:
-        self.store, self.collector, self.service = store, collector, service
+    def __init__(self, store: Any, collector: Any = None, service: str = "", spans: Any = None,
+                 service_root: Any = None) -> None:
+        self.store, self.collector, self.service, self.spans = store, collector, service, spans
         self.service_root = service_root  # golive.toml is read again for each cost: memory may change while dev runs
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
@@ -68,6 +69,8 @@ class TelemetryAPI:
             return problem(405, "Method Not Allowed", f"{method} {path}: the telemetry API is read-only (GET)")
         if self.collector is not None:
             self.collector.flush()  # what the loop has already seen is stored before it is read
+        if self.spans is not None and (name.startswith("requests/") or name == "query"):
+            self.spans.flush()  # only the readers of spans: a tail's polls never pay for a span batch
         cursor = self.store.cursor()
         try:
             return self._route(cursor, name, params, method, body)

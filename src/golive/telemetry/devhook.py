@@ -13,6 +13,7 @@ from typing import Any
 from golive.telemetry.api import TelemetryAPI
 from golive.telemetry.collector import Collector
 from golive.telemetry.model import DEV_STATE_FILE, state_dir, store_path
+from golive.telemetry.spans import Spans
 from golive.telemetry.store import Store, StoreError
 
 
@@ -23,7 +24,8 @@ class DevTelemetry:
         self.root = Path(service_root)
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
-        self.api = TelemetryAPI(self.store, self.collector, service, self.root)
+        self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
+        self.api = TelemetryAPI(self.store, self.collector, service, self.spans, service_root=self.root)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve
@@ -44,6 +46,7 @@ class DevTelemetry:
 
     def close(self) -> None:
         try:
+            self.spans.close()
             self.collector.close()
         finally:
             try:

@@ -15,7 +15,7 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600  # 7 days
 API_PREFIX = "/_golive/api/"  # the dev server's telemetry API; never a service route, never deployed
 
 DECIDED_BY = ("gateway", "function")
-SCHEMA_VERSION = 3  # bumped when a column changes; a store of another version is moved aside, not migrated
+SCHEMA_VERSION = 4  # bumped when a column changes; a store of another version is moved aside, not migrated
 
 # table -> [(column, DuckDB type, meaning)]; the collector builds rows in this order
 TABLES: dict[str, list[tuple[str, str, str]]] = {
@@ -65,6 +65,30 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("error_stack", "VARCHAR", "the full stack trace, as text"),
         ("error_frames", "VARCHAR", "the innermost frames normalised (file:function, no line numbers) for grouping"),
         ("line", "VARCHAR", "the line as written: query JSON fields with line->>'$.field'"),
+    ],
+    "spans": [
+        ("ts", "TIMESTAMP", "when the segment or subsegment started (start_time)"),
+        ("trace_id", "VARCHAR", "the X-Ray trace id (1-xxxxxxxx-...): requests.trace_id"),
+        ("id", "VARCHAR", "the segment's or subsegment's id (16 hex digits)"),
+        ("parent_id", "VARCHAR", "the id of the segment or subsegment it ran in; NULL for the request's first"),
+        ("name", "VARCHAR", "the segment's name: 'service/stage', the function, 'dynamodb', '## handler'..."),
+        ("kind", "VARCHAR", "gateway (API Gateway's segment), function (Lambda's), subsegment, or segment (another "
+                            "service's)"),
+        ("origin", "VARCHAR", "X-Ray's origin: AWS::ApiGateway::Stage, AWS::Lambda::Function; NULL for subsegments"),
+        ("namespace", "VARCHAR", "aws (an AWS SDK call), remote (another HTTP call), NULL for local work"),
+        ("end_ts", "TIMESTAMP", "when it ended (end_time)"),
+        ("duration_ms", "DOUBLE", "end_time - start_time"),
+        ("status", "SMALLINT", "http.response.status"),
+        ("error", "BOOLEAN", "X-Ray's error flag (a 4xx, a client error)"),
+        ("fault", "BOOLEAN", "X-Ray's fault flag (a 5xx, a server error or an exception)"),
+        ("throttle", "BOOLEAN", "X-Ray's throttle flag (429)"),
+        ("exception", "VARCHAR", "the first of cause.exceptions: 'Type: message'"),
+        ("operation", "VARCHAR", "aws.operation of an AWS call: GetItem, PutItem, Query..."),
+        ("table_name", "VARCHAR", "aws.table_name of a DynamoDB call"),
+        ("url", "VARCHAR", "http.request.url (the path, on the gateway's segment)"),
+        ("annotations", "VARCHAR", "the annotations as a JSON object: annotations->>'$.route'"),
+        ("metadata", "VARCHAR", "the metadata as a JSON object"),
+        ("document", "VARCHAR", "the document as sent, without its nested subsegments (stored as rows of their own)"),
     ],
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from golive.telemetry.collector import lambda_key, request_key
 from golive.telemetry.model import metrics_sql
+from golive.telemetry.spans import request_spans
 
 BY = ("route", "status", "minute")
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -257,7 +258,8 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
         if as_uuid is None:
             return None
         lines = _lines_for(cur, [as_uuid])
-        return {"request": None, "logs": lines, "metrics": _metrics_for(cur, [as_uuid])} if lines else None
+        return {"request": None, "logs": lines, "metrics": _metrics_for(cur, [as_uuid]), "spans": []} \
+            if lines else None
     # fetching one row by rowid reads one row; `SELECT * ... WHERE <filter>` decompresses every string column
     request = _records(cur.execute("SELECT * FROM requests WHERE rowid = ?", [rowids[0]]))[0]
     if request["correlation_id"] is None:
@@ -266,7 +268,9 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
     window = _window([request["ts"]])
     lines = _lines_for(cur, [lambda_id], window) if lambda_id else []
     has_emf = any(line["kind"] == "emf" for line in lines)
-    return {"request": request, "logs": lines, "metrics": _metrics_for(cur, [lambda_id], window) if has_emf else []}
+    trace_id = request["trace_id"]
+    return {"request": request, "logs": lines, "metrics": _metrics_for(cur, [lambda_id], window) if has_emf else [],
+            "spans": request_spans(cur, trace_id, request["request_id"], request["ts"], window) if trace_id else []}
 
 
 _TRACE = re.compile(r"^1-([0-9a-f]{8})-[0-9a-f]{24}$")

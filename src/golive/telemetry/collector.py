@@ -210,26 +210,26 @@ def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> 
     """Access-log records (never modified: they are the gateway's) and their REPORT lines as columns."""
     import numpy as np
 
-    names = ACCESS_TEXT + ACCESS_NUMBERS
-    try:  # the gateway's records carry every field: transposed in C
-        values = dict(zip(names, zip(*map(itemgetter(*names), records), strict=True), strict=True))
+    count = len(records)
+    try:  # the gateway's records carry every field: each column filled in C, no tuple per record
+        text = {name: np.fromiter(map(itemgetter(name), records), dtype=object, count=count) for name in ACCESS_TEXT}
+        numbers = {name: list(map(itemgetter(name), records)) for name in ACCESS_NUMBERS}
     except KeyError:  # records from elsewhere may leave fields out: NULL
-        values = {name: tuple(record.get(name) for record in records) for name in names}
-    columns: dict[str, Any] = {}
-    for name in ACCESS_TEXT:
-        column = values[name]
-        if name in _CALLER_SET:  # an authorizer's principalId may be a number: stored as its text
-            column = tuple(v if v is None or v.__class__ is str else str(v) for v in column)
-        columns[name] = np.fromiter(column, dtype=object, count=len(records))
-    for name in ACCESS_NUMBERS:
+        text = {name: np.array([record.get(name) for record in records], dtype=object) for name in ACCESS_TEXT}
+        numbers = {name: [record.get(name) for record in records] for name in ACCESS_NUMBERS}
+    columns: dict[str, Any] = text
+    for name in _CALLER_SET:  # an authorizer's principalId may be a number: stored as its text
+        column = text[name]
+        if any(value is not None and value.__class__ is not str for value in column):
+            columns[name] = np.array([v if v is None or v.__class__ is str else str(v) for v in column], dtype=object)
+    for name, values in numbers.items():
         try:
-            columns[name] = np.array(values[name], dtype=np.float64)
+            columns[name] = np.array(values, dtype=np.float64)  # None is NaN, which DuckDB reads as NULL
         except (TypeError, ValueError):  # not a number: NULL
-            columns[name] = np.array([v if isinstance(v, int | float) else None for v in values[name]],
-                                     dtype=np.float64)
-    columns["key"] = np.array([_text_key(record.get("requestId")) for record in records], dtype=np.float64)
-    columns["lambda_key"] = np.array([lambda_key(record.get("integrationRequestId")) for record in records],
-                                     dtype=np.float64)
+            columns[name] = np.array([v if isinstance(v, int | float) else None for v in values], dtype=np.float64)
+    request_ids = text["requestId"]
+    columns["key"] = np.array([_text_key(value) for value in request_ids], dtype=np.float64)
+    columns["lambda_key"] = np.array([lambda_key(value) for value in text["integrationRequestId"]], dtype=np.float64)
     columns["report"] = np.array(reports, dtype=object)
     return columns
 
@@ -245,8 +245,12 @@ class Collector:
         self.flush_interval, self.join_wait = flush_interval, join_wait
         self._access: list[dict[str, Any]] = []
         self._lines: list[Any] = []
-        self._pending: list[tuple[float, dict[str, Any]]] = []  # requests waiting for their REPORT line
-        self._reported: dict[str, tuple[float, str]] = {}  # Lambda request id -> (when, its REPORT line)
+        # requests waiting for their REPORT line, and when each arrived (parallel lists: no tuple per request for the
+        # garbage collector to count)
+        self._pending: list[dict[str, Any]] = []
+        self._pending_since: list[float] = []
+        self._reports: dict[str, str] = {}  # Lambda request id -> its REPORT line, until its request is stored
+        self._reported_at: dict[str, float] = {}  # ... and when it came
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
@@ -305,27 +309,33 @@ class Collector:
             lines, self._lines = self._lines, []
             access, self._access = self._access, []
             now = time.monotonic()
-            reported = self._reported
+            reports_by_id, reported_at = self._reports, self._reported_at
             for record in lines:  # REPORT lines wait here for their request (its row takes Duration, Billed, ...)
                 if record.stream == "platform" and record.request_id and record.line.startswith(_REPORT_PREFIX):
-                    reported[record.request_id] = (now, record.line)
-            self._pending.extend((now, record) for record in access)
+                    reports_by_id[record.request_id] = record.line
+                    reported_at[record.request_id] = now
+            self._pending += access
+            self._pending_since += [now] * len(access)
             ready: list[dict[str, Any]] = []
             reports: list[str | None] = []
-            waiting = []
-            for arrived, record in self._pending:
-                lambda_id = record.get("integrationRequestId")
-                report = reported.pop(lambda_id, None) if lambda_id and lambda_id != "-" else None
+            waiting: list[dict[str, Any]] = []
+            waiting_since: list[float] = []
+            for arrived, record in zip(self._pending_since, self._pending, strict=True):
+                lambda_id: str | None = record.get("integrationRequestId")
+                report = reports_by_id.pop(lambda_id, None) if lambda_id and lambda_id != "-" else None
+                if report is not None:
+                    del reported_at[str(lambda_id)]
                 if report is not None or not lambda_id or lambda_id == "-" or final or \
                         now - arrived >= self.join_wait:
                     ready.append(record)
-                    reports.append(report[1] if report is not None else None)
+                    reports.append(report)
                 else:
-                    waiting.append((arrived, record))
-            self._pending = waiting
-            if len(reported) > 1000:
-                for key in [key for key, (seen, _) in reported.items() if now - seen > FORGET_S]:
-                    del reported[key]
+                    waiting.append(record)
+                    waiting_since.append(arrived)
+            self._pending, self._pending_since = waiting, waiting_since
+            if len(reported_at) > 1000:  # REPORT lines of invocations no request named (authorizers) are forgotten
+                for key in [key for key, seen in reported_at.items() if now - seen > FORGET_S]:
+                    del reported_at[key], reports_by_id[key]
             cursor = self._cursor
             if self._facts is False:
                 cursor.execute(FACTS_TABLE)

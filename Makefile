@@ -17,8 +17,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[aws,cli]'
 	@touch $@
 
+# The dashboard's browser tests drive Debian's chromium through Playwright, which never downloads a browser of its own.
 $(VENV)/.dev-installed: $(VENV)/.installed pyproject.toml tests/tools/package-lock.json
-	$(BIN)/pip install --quiet -e '.[dev]'
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -e '.[dev]'
 	npm ci --prefix tests/tools --no-audit --no-fund --silent
 	@touch $@
 

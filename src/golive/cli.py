@@ -26,10 +26,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("golive.commands.check", "the go-live audit of a service or any SAM/CloudFormation template"),
     "ci": ("golive.commands.ci", "write the GitHub Actions workflow: test, audit, deploy and verify each stage"),
     "verify": ("golive.commands.verify", "end-to-end and contract checks against a running stage (local or AWS)"),
-    "logs": ("golive.commands.logs", "requests and their log lines from golive dev, filtered, by id, or tailed"),
-    "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles"),
+    "logs": ("golive.commands.logs", "requests and their log lines (golive dev or --stage): filtered, by id, tailed"),
+    "stats": ("golive.commands.stats", "per-route counts, gateway vs function errors, latency percentiles; "
+                                       "--alarms: the deployed alarms evaluated locally"),
     "errors": ("golive.commands.errors", "the function's exceptions grouped by type, frames and route"),
-    "query": ("golive.commands.query", "read-only SQL over golive dev's telemetry (requests, logs, spans, metrics)"),
+    "query": ("golive.commands.query", "read-only SQL over telemetry (golive dev or --stage): requests, logs, spans, "
+                                       "metrics"),
+    "dashboard": ("golive.commands.dashboard", "the dashboard over a service's telemetry, or a deployed stage's"),
 }
 
 

@@ -234,6 +234,39 @@ def test_errors_group_the_function_exception_by_type_frames_and_route(shop: Any)
     assert f"golive logs --request-id {group['example_request_id']}" in text
 
 
+def api(server: Any, target: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(server.url + "/_golive/api/" + target, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_board_series_and_invocations_over_golive_devs_api(shop: Any) -> None:
+    server, _, sent = shop
+    status, board = api(server, "board?since=1h")
+    assert status == 200
+    rows = {row["route"]: row for row in board["rows"]}
+    assert (rows["GET /private"]["gateway_4xx"], rows["GET /private"]["gateway_by_type"]) == (1, {"UNAUTHORIZED": 1})
+    assert (rows["POST /items"]["gateway_by_type"], rows["POST /items"]["function_4xx"]) == \
+        ({"BAD_REQUEST_BODY": 1}, 0)
+    assert (rows["GET /limited"]["throttles"], rows["GET /limited"]["gateway_by_type"]) == (2, {"THROTTLED": 2})
+    assert (rows["GET /malformed"]["gateway_5xx"], rows["GET /malformed"]["gateway_by_type"]) == \
+        (1, {"INTEGRATION_FAILURE": 1})
+    assert (rows["GET /boom"]["function_5xx"], rows["GET /boom"]["gateway_5xx"]) == (2, 0)
+    assert rows["(no route)"]["gateway_by_type"] == {"MISSING_AUTHENTICATION_TOKEN": 1}
+    assert board["totals"]["requests"] == 11 and sum(board["totals"]["sparkline"]) == 11
+    status, series = api(server, "series?since=1h&metric=count&group_by=decided_by&buckets=12")
+    assert status == 200 and {g["key"]: sum(g["values"]) for g in series["groups"]} == {"function": 5, "gateway": 6}
+    status, listed = api(server, "invocations?since=1h&route=GET%20/boom")
+    assert status == 200
+    assert [row["request_id"] for row in listed["invocations"]] == [sent[name].headers["x-amzn-requestid"]
+                                                                   for name in ("boom_again", "boom")]
+    assert {row["exception_type"] for row in listed["invocations"]} == {"LookupError"}
+    status, problem = api(server, "series?since=1h&group_by=colour")
+    assert status == 400 and problem["detail"].startswith("group_by 'colour': use one of ")
+
+
 def test_query_runs_read_only_sql_and_refuses_writes(shop: Any) -> None:
     _, root, _ = shop
     out = ok("query", "SELECT error_type, count(*) AS n FROM requests WHERE decided_by = 'gateway' "

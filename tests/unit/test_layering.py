@@ -13,15 +13,18 @@ MAP = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 WINGS = ("service", "local", "deploy", "check", "release", "commands", "telemetry", "dashboard")
 # testing.py reads golive.toml (TestClient.from_service); no runtime module imports it.
 TOP_LEVEL = {"cli": "commands", "__main__": "commands", "openapi": "service-reader", "testing": "service-reader"}
-# What each layer may not import: runtime <- service <- {local, deploy} <- {check, release} <- commands.
+# What each layer may not import: runtime <- service <- {local, deploy, telemetry} <- {check, release, dashboard}
+# <- commands.
 FORBIDDEN = {
     "runtime": {"service", "local", "deploy", "check", "release", "commands", "telemetry", "dashboard",
                 "service-reader"},
     "service": {"local", "deploy", "check", "release", "commands", "telemetry", "dashboard"},
     "service-reader": {"local", "deploy", "check", "release", "commands"},
-    "local": {"deploy", "check", "release", "commands"},
-    "deploy": {"local", "check", "release", "commands"},
+    "local": {"deploy", "check", "release", "commands", "dashboard"},
+    "deploy": {"local", "check", "release", "commands", "dashboard"},
+    "telemetry": {"check", "release", "commands", "dashboard"},
     "check": {"local", "release", "commands"},
+    "dashboard": {"check", "release", "commands"},  # it reads telemetry (and the service it shows)
     "release": {"check", "commands", "telemetry", "dashboard"},  # it reads the service, deploy and local sides
 }
 
@@ -78,6 +81,12 @@ def test_the_layering_rule_catches_a_deploy_import_in_local(tmp_path: Path) -> N
     assert layer_of("golive.local.offender") == "local"
     assert "golive.deploy.cfn" in imported(offender)
     assert layer_of("golive.deploy.cfn") in FORBIDDEN["local"]
+
+
+def test_the_dashboard_stands_above_telemetry() -> None:
+    assert layer_of("golive.dashboard.charts") == "dashboard"
+    assert "dashboard" in FORBIDDEN["telemetry"] and "telemetry" not in FORBIDDEN["dashboard"]
+    assert "commands" in FORBIDDEN["dashboard"]
 
 
 def test_architecture_map_names_every_module() -> None:

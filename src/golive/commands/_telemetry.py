@@ -14,7 +14,14 @@ from typing import Any
 from golive.commands import CLIError
 
 SOURCE_HELP = ("reads the running golive dev's telemetry API (found through SERVICE_DIR/.golive/dev.json), or "
-               "SERVICE_DIR/.golive/telemetry.duckdb read-only when dev is not running")
+               "SERVICE_DIR/.golive/telemetry.duckdb read-only when dev is not running; with --stage, the deployed "
+               "stage's CloudWatch Logs")
+# What reading a deployed stage costs on AWS (us-east-1 prices as the AWS pricing page gave them on 2026-12-04).
+STAGE_COST = ("AWS cost: FilterLogEvents calls have no per-call charge but count against the account's "
+              "FilterLogEvents request quota; golive runs no Logs Insights query ($0.005 per GB scanned), it "
+              "aggregates in its own store")
+TAIL_COST = ("on AWS `--stage S --tail` uses Live Tail: $0.01 per session minute after the free 1,800 minutes a "
+             "month (GOLIVE_NO_LIVE_TAIL=1 polls FilterLogEvents every 2 s instead, free)")
 
 
 def add_service_dir(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +35,14 @@ def add_since(parser: argparse.ArgumentParser, default: str | None = None) -> No
                              + (f" (default {default})" if default else " (default: everything stored)"))
 
 
+def add_stage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stage", metavar="STAGE",
+                        help="a deployed stage of golive.toml instead of golive dev: fetches the new events of the "
+                             "log groups `golive template` names (the first time the last hour, or --since) into "
+                             "SERVICE_DIR/.golive/telemetry-STAGE.duckdb and reads them there; credentials and Region "
+                             "as the AWS CLI reads them")
+
+
 def service_root(service_dir: str) -> Path:
     root = Path(service_dir)
     if not root.is_dir():
@@ -38,15 +53,23 @@ def service_root(service_dir: str) -> Path:
 
 
 @contextmanager
-def telemetry(service_dir: str) -> Iterator[Any]:
-    """The source to read, with every store or query problem turned into one CLI line."""
+def telemetry(service_dir: str, stage: str | None = None, since_s: float | None = None,
+              tail: bool = False) -> Iterator[Any]:
+    """The source to read (golive dev's, or a deployed stage's once its new events are fetched), with every store,
+    query or AWS problem turned into one CLI line."""
     from golive.telemetry.queries import QueryError
     from golive.telemetry.source import open_source
     from golive.telemetry.store import StoreError
 
-    source = None
+    source: Any = None
     try:
-        source = open_source(service_root(service_dir))
+        root = service_root(service_dir)
+        if stage is not None:
+            from golive.telemetry.deployed import StageSource
+
+            source = StageSource(root, stage, since_s, tail=tail)
+        else:
+            source = open_source(root)
         yield source
     except (StoreError, QueryError) as exc:
         raise CLIError(str(exc)) from None

@@ -12,6 +12,7 @@ from golive.service.config import ServiceConfig, load_config
 
 DEV_TOKEN_SUBJECT = "dev-admin"
 DEV_TOKEN_TTL = 12 * 3600
+DASHBOARD_PATH = "/_golive/"
 
 
 class _Stop(Exception):
@@ -90,6 +91,11 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
     on_access: Any = screen.access if screen is not None else hint
     on_function: Any = screen.function_log if screen is not None else cloud._print_function_log
     options: dict[str, Any] = {"print_access_log": screen is None}
+
+    def routes_read(routes: list[Any]) -> None:  # at start and after each reload
+        table[:] = routes
+
+    on_routes: Any = routes_read
     telemetry = None
     if not getattr(args, "no_telemetry", False):
         from golive.telemetry.devhook import DevTelemetry
@@ -100,19 +106,21 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
 
         on_access = compose(on_access, telemetry.on_access_log)
         on_function = compose(on_function, telemetry.on_function_log)
-        options["reserved"] = telemetry.serve_http
+        options["reserved"] = _reserved(telemetry, config.service)
+        on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
         if not getattr(args, "no_tracing", False):
             options["spans"] = telemetry.spans
+        on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
     options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:
         if telemetry is not None:
             telemetry.started(url)
         _banner(config, table, list(config.functions), url, args.service_dir,
-                "local cloud: API Gateway + Lambda workers", text)
+                "local cloud: API Gateway + Lambda workers", text, dashboard=telemetry is not None)
 
     try:
-        code = cloud.run(config, args.host, args.port, on_routes=table.extend, watch=not args.no_reload,
+        code = cloud.run(config, args.host, args.port, on_routes=on_routes, watch=not args.no_reload,
                          ready=ready, **options)
     finally:
         if screen is not None:
@@ -121,6 +129,26 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
             telemetry.close()
     print("golive dev: stopped", file=sys.stderr, flush=True)
     return code
+
+
+def _reserved(telemetry: Any, service: str) -> Any:
+    """golive dev's own pages under /_golive/: the telemetry API under /_golive/api/, the dashboard for the rest.
+    Composed here: the dashboard reads telemetry, telemetry never knows the dashboard."""
+    from golive.dashboard.router import Dashboard
+    from golive.dashboard.source import StoreSource
+    from golive.telemetry.model import API_PREFIX
+
+    dashboard = Dashboard(StoreSource(telemetry.store, telemetry.api, telemetry.collector.flush), service)
+    api_root = API_PREFIX.rstrip("/")
+
+    def reserved(request: Any, respond: Any) -> None:
+        path = request.target.partition("?")[0]
+        if path == api_root or path.startswith(API_PREFIX):
+            telemetry.serve_http(request, respond)
+        else:
+            dashboard.serve(request, respond)
+
+    return reserved
 
 
 def _functions_text(config: ServiceConfig, names: list[str]) -> str:
@@ -138,7 +166,7 @@ def _functions_text(config: ServiceConfig, names: list[str]) -> str:
 
 
 def _banner(config: ServiceConfig, routes: list[Any], functions: list[str], url: str, service_dir: str, mode: str,
-            text_logs: bool = False) -> None:
+            text_logs: bool = False, dashboard: bool = False) -> None:
     """What a person needs to start: the URL, a curl to paste and a token for the protected routes."""
     api = "REST API (payload v1)" if config.api_type == "rest" else "HTTP API (payload v2)"
     lines = [
@@ -146,6 +174,8 @@ def _banner(config: ServiceConfig, routes: list[Any], functions: list[str], url:
         f"{_functions_text(config, functions)}, {len(routes)} route{'s' if len(routes) != 1 else ''}"
         f" ({mode})",
         url,
+        *([f"Dashboard: {url}{DASHBOARD_PATH}  (every request, gateway failures beside the function's)"]
+          if dashboard else []),
         "",
         "Try it:",
         f"  curl -s {_example_url(url, routes, public=True)}",

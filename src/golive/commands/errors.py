@@ -6,12 +6,22 @@ from __future__ import annotations
 import argparse
 import json
 
-from golive.commands._telemetry import SOURCE_HELP, Paint, add_service_dir, add_since, since_seconds, telemetry
+from golive.commands._telemetry import (
+    SOURCE_HELP,
+    STAGE_COST,
+    Paint,
+    add_service_dir,
+    add_since,
+    add_stage,
+    since_seconds,
+    telemetry,
+)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.description = f"{parser.description}. {SOURCE_HELP}."
+    parser.description = f"{parser.description}. {SOURCE_HELP}. {STAGE_COST}."
     add_service_dir(parser)
+    add_stage(parser)
     add_since(parser)
     parser.add_argument("--stack", action="store_true", help="print the latest stack trace of each group")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
@@ -19,7 +29,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     since = since_seconds(args.since)
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since) as source:
         result = source.errors(since)
     if args.format == "json":
         print(json.dumps(result, indent=2))

@@ -11,7 +11,17 @@ import time
 from typing import Any
 
 from golive.commands import CLIError
-from golive.commands._telemetry import SOURCE_HELP, Paint, add_service_dir, add_since, since_seconds, telemetry
+from golive.commands._telemetry import (
+    SOURCE_HELP,
+    STAGE_COST,
+    TAIL_COST,
+    Paint,
+    add_service_dir,
+    add_since,
+    add_stage,
+    since_seconds,
+    telemetry,
+)
 
 TAIL_POLL_S = 0.05
 TAIL_OVERLAP_S = 5.0  # a request is stored once its REPORT line arrives: look back this far, skip what was shown
@@ -22,8 +32,9 @@ _SKIP_FIELDS = frozenset({"timestamp", "level", "message", "service", "function"
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (f"{parser.description}. Filter fields: route, status, method, path, function, decided_by "
                           f"(gateway|function), error_type, stage, principal, latency_ms, cold_start, level, message; "
-                          f"operators = != > >= < <= ~ (contains). {SOURCE_HELP}.")
+                          f"operators = != > >= < <= ~ (contains). {SOURCE_HELP}. {STAGE_COST}; {TAIL_COST}.")
     add_service_dir(parser)
+    add_stage(parser)
     add_since(parser)
     parser.add_argument("--filter", metavar="CONDITIONS",
                         help="e.g. 'level=ERROR route=\"GET /users/{id}\" status>=500' (all must hold)")
@@ -37,12 +48,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     since = since_seconds(args.since)
     paint = Paint()
-    with telemetry(args.service_dir) as source:
+    with telemetry(args.service_dir, args.stage, since, tail=args.tail) as source:
         if args.request_id:
             found = source.request(args.request_id)
             if found is None:
+                further = "; fetch further back with --since 1d" if args.stage and not args.since else ""
                 raise CLIError(f"no request has the id {args.request_id!r} (API Gateway request id, Lambda request "
-                               f"id, trace id or correlation id); `golive logs` lists recent ones")
+                               f"id, trace id or correlation id); `golive logs` lists recent ones{further}")
             if args.format == "json":
                 print(json.dumps(found, indent=2))
             else:

@@ -14,6 +14,7 @@ from golive.deploy.schemas import to_draft4
 from golive.deploy.service import DeployRoute, function_id
 from golive.service.capacity import overload
 from golive.service.config import ConfigError
+from golive.service.names import STACK_VARIABLE, access_log_group
 from golive.service.responses import gateway_responses
 from golive.service.settings import api_settings, integration_timeout_s, number
 
@@ -31,6 +32,7 @@ REST_ACCESS_LOG = {
     "responseLatency": "$context.responseLatency", "integrationLatency": "$context.integrationLatency",
     "integrationStatus": "$context.integrationStatus",
     "integrationErrorMessage": "$context.integrationErrorMessage",
+    "integrationRequestId": "$context.integration.requestId",  # the Lambda request id: joins REPORT lines
     "errorMessage": "$context.error.message", "errorResponseType": "$context.error.responseType",
     "authorizerError": "$context.authorizer.error", "authorizerLatency": "$context.authorizer.integrationLatency",
     "authorizerStatus": "$context.authorizer.status", "principalId": "$context.authorizer.principalId",
@@ -47,6 +49,7 @@ HTTP_ACCESS_LOG = {
     "responseLatency": "$context.responseLatency", "integrationLatency": "$context.integrationLatency",
     "integrationStatus": "$context.integrationStatus",
     "integrationErrorMessage": "$context.integrationErrorMessage",
+    "integrationRequestId": "$context.integration.requestId",
     "errorMessage": "$context.error.message", "errorResponseType": "$context.error.responseType",
     "authorizerError": "$context.authorizer.error", "principalId": "$context.authorizer.principalId",
     "sourceIp": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
@@ -95,7 +98,7 @@ def route_throttle(b: Builder, route: DeployRoute) -> tuple[float, int]:
 
 def add_api(b: Builder, auth: AuthPlan) -> None:
     settings = api_settings(b.service.config)
-    add_log_group(b, ACCESS_LOGS, sub("/aws/apigateway/${AWS::StackName}-access"), "API access")
+    add_log_group(b, ACCESS_LOGS, sub(access_log_group(STACK_VARIABLE)), "API access")
     if b.service.api_type == "rest":
         _rest_api(b, auth, settings)
     else:

@@ -14,6 +14,7 @@ from golive.deploy.iam import add_role
 from golive.deploy.service import function_id, table_id
 from golive.service.auth import jwt_function
 from golive.service.config import ConfigError, FunctionConfig
+from golive.service.names import STACK_VARIABLE, function_log_group
 from golive.service.settings import api_settings, section, table_settings
 
 RUNTIMES = ("python3.12", "python3.13")
@@ -62,7 +63,7 @@ def _add_function(b: Builder, name: str, function: FunctionConfig, auth: AuthPla
     if function.architecture not in ARCHITECTURES:
         raise ConfigError(f"golive.toml: {where} architecture must be arm64 or x86_64")
     log_group = log_group_id(name)
-    add_log_group(b, log_group, sub(f"/aws/lambda/${{AWS::StackName}}-{name}"), f"function {name}")
+    add_log_group(b, log_group, sub(function_log_group(STACK_VARIABLE, name)), f"function {name}")
     role = add_role(b, name, log_group)
     environment: dict[str, Any] = {**b.service.config.service_environment(), "GOLIVE_STAGE": b.service.stage,
                                    **auth.environment}  # the stage may come from --stage

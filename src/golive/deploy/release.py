@@ -137,8 +137,10 @@ def _add_hook(b: Builder, function: str) -> str:
     from golive.deploy.functions import add_log_group
 
     # CodeDeploy's Lambda role may only invoke hooks whose names start with CodeDeployHook_.
-    name = sub(f"CodeDeployHook_${{AWS::StackName}}-{function}")
-    add_log_group(b, f"{logical}LogGroup", sub(f"/aws/lambda/CodeDeployHook_${{AWS::StackName}}-{function}"),
+    from golive.service.names import STACK_VARIABLE, hook_function_name, hook_log_group
+
+    name = sub(hook_function_name(STACK_VARIABLE, function))
+    add_log_group(b, f"{logical}LogGroup", sub(hook_log_group(STACK_VARIABLE, function)),
                   f"pre-traffic hook of {function}")
     b.add(logical, "AWS::Serverless::Function", {
         "FunctionName": name,

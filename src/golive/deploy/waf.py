@@ -9,6 +9,7 @@ from golive.deploy.api import REST_API
 from golive.deploy.builder import Builder
 from golive.deploy.cfn import get_att, logical_id, sub
 from golive.deploy.functions import add_log_group
+from golive.service.names import STACK_VARIABLE, waf_log_group
 from golive.service.settings import waf_settings
 
 WEB_ACL = "WebAcl"
@@ -57,7 +58,7 @@ def add_waf(b: Builder) -> None:
     })
     if settings["logging"]:
         # WAF requires the log group's name to start with aws-waf-logs-.
-        add_log_group(b, "WafLogGroup", sub("aws-waf-logs-${AWS::StackName}"), "WAF")
+        add_log_group(b, "WafLogGroup", sub(waf_log_group(STACK_VARIABLE)), "WAF")
         b.add("WafLogging", "AWS::WAFv2::LoggingConfiguration", {
             "ResourceArn": get_att(WEB_ACL, "Arn"),
             "LogDestinationConfigs": [sub(

@@ -37,9 +37,10 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None,
                 spans: SpanSink | None = None) -> None:
     """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening.
-    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching.
-    With `spans`, tracing is active: a local X-Ray daemon address for the workers, and the gateway's and each
-    invocation's segments, all handed to `spans`."""
+    `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching;
+    `on_routes(routes)` hears the route table at start and after each reload. With `spans`, tracing is active: a
+    local X-Ray daemon address for the workers, and the gateway's and each invocation's segments, all handed to
+    `spans`."""
     from golive.local import gateway as gw
     from golive.local.apigw import routes as route_table
     from golive.local.apigw.apikeys import dev_key
@@ -78,7 +79,7 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
             reloads: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak references to tasks
 
             def on_change(changed: list[Path]) -> None:
-                task = loop.create_task(_reload(gateway, lambdas, config))
+                task = loop.create_task(_reload(gateway, lambdas, config, on_routes))
                 reloads.add(task)
                 task.add_done_callback(reloads.discard)
 
@@ -104,9 +105,10 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
             flush_all()  # the last access-log and function lines, before anyone reads the output
 
 
-async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
+async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig,
+                  on_routes: Callable[[list[Any]], None] | None = None) -> None:
     """After a change: re-read golive.toml and the route table, then recycle environments; a broken change is
-    reported in one line and the last good state keeps serving."""
+    reported in one line and the last good state keeps serving. `on_routes` hears the new table."""
     from golive.local.apigw import routes as route_table
     from golive.service.auth import add_jwt_function
 
@@ -128,6 +130,8 @@ async def _reload(gateway: Any, lambdas: Any, config: ServiceConfig) -> None:
               f"its log) until you fix the code", file=sys.stderr, flush=True)
         return
     lambdas.reload(fresh)
+    if on_routes is not None:
+        on_routes(table.routes)
     print(f"golive dev: reloaded ({len(table.routes)} routes)", file=sys.stderr, flush=True)
 
 

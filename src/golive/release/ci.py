@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from golive.service.config import ServiceConfig
+from golive.service.names import stack_name
 from golive.service.stages import default_stage, stage_names
 
 DEFAULT_INSTALL = "python -m pip install --upgrade pip && python -m pip install 'golive[cli,aws,verify]'"
@@ -57,7 +58,7 @@ def workflow(config: ServiceConfig, service_dir: str, branch: str = "main", regi
     }
     previous = "test"
     for stage in stages:
-        stack = f"{config.service}-{stage}".replace("$", "").replace("_", "-")
+        stack = stack_name(config.service, stage)
         jobs[job_id(stage)] = {
             "name": f"Deploy and verify {stage}",
             "needs": previous,

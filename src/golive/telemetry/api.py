@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from golive.telemetry import queries
+from golive.telemetry import explore, queries
 from golive.telemetry.model import API_PREFIX
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
@@ -21,9 +21,15 @@ ENDPOINTS = {
     "logs": "GET logs?since=1h&filter=...&limit=200&after=ISO-TIME",
     "requests": "GET requests/{any id}: the request, its log lines, metrics and spans",
     "errors": "GET errors?since=1h",
+    "alarms": "GET alarms?since=1h: every alarm golive template deploys, evaluated over the store",
     "query": "GET query?sql=SELECT... or POST query with {\"sql\": \"SELECT...\"}",
+    "invocations": "GET invocations?<filters>&limit=100&before=ISO-TIME: the requests behind a chart or board cell",
+    "series": "GET series?<filters>&metric=count|p50|p95|p99|cold_starts|errors|emf:NAME&group_by=status_class"
+              "&buckets=60",
+    "board": "GET board?<filters>&buckets=30: one row per route, gateway and function failures apart",
     "cost": "GET cost?since=1h: the month's AWS bill this traffic would make, memory right-sizing per function",
 }
+# <filters>: route, status, status_class, decided_by, function, error_type, and since=1h or start=&end= (ISO/epoch)
 
 
 def _json(status: int, document: Any, content_type: str = "application/json") -> Reply:
@@ -39,9 +45,10 @@ def problem(status: int, title: str, detail: str) -> Reply:
 class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
-    def __init__(self, store: Any, collector: Any = None, service: str = "", spans: Any = None,
-                 service_root: Any = None) -> None:
+    def __init__(self, store: Any, collector: Any = None, service: str = "",
+                 alarms: Callable[[], list[Any]] | None = None, service_root: Any = None, spans: Any = None) -> None:
         self.store, self.collector, self.service, self.spans = store, collector, service, spans
+        self.alarms = alarms  # the service's alarm definitions, read when asked (golive.toml may have changed)
         self.service_root = service_root  # golive.toml is read again for each cost: memory may change while dev runs
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
@@ -90,6 +97,8 @@ class TelemetryAPI:
             return _json(200, queries.logs(cursor, since, params.get("filter"), limit, params.get("after")))
         if name == "errors":
             return _json(200, queries.errors(cursor, since, _int(params.get("limit"), 50)))
+        if name == "alarms":
+            return self._alarms(cursor, since)
         if name == "cost":
             from golive.telemetry.cost import cost
             from golive.telemetry.source import service_config
@@ -101,6 +110,8 @@ class TelemetryAPI:
             if found is None:
                 return problem(404, "Not Found", f"no request has the id {any_id!r}")
             return _json(200, found)
+        if name in ("invocations", "series", "board"):
+            return _json(200, self._explore(cursor, name, params))
         if name == "query":
             sql = params.get("sql")
             if method == "POST":
@@ -112,6 +123,28 @@ class TelemetryAPI:
                 return problem(400, "Bad Request", "pass the SQL as ?sql=SELECT... or a JSON body {\"sql\": ...}")
             return _json(200, queries.read_only_sql(cursor, sql))
         return problem(404, "Not Found", f"no telemetry endpoint {name!r}; endpoints: {', '.join(ENDPOINTS)}")
+
+    @staticmethod
+    def _explore(cursor: Any, name: str, params: dict[str, str]) -> dict[str, Any]:
+        filters = explore.parse_filters(params)
+        if name == "invocations":
+            return explore.invocations(cursor, filters, _int(params.get("limit"), 100), params.get("before") or None)
+        if name == "series":
+            return explore.series(cursor, filters, params.get("metric") or "count",
+                                  params.get("group_by") or "status_class", _int(params.get("buckets"), 60))
+        return explore.board(cursor, filters, _int(params.get("buckets"), 30))
+
+    def _alarms(self, cursor: Any, since: float | None) -> Reply:
+        from golive.service.config import ConfigError
+        from golive.telemetry.alarms import evaluate
+
+        if self.alarms is None:
+            return problem(404, "Not Found", "this server has no service description to take alarms from")
+        try:
+            definitions = self.alarms()
+        except ConfigError as exc:  # golive.toml edited into something that does not load
+            return problem(503, "Service Unavailable", f"the alarms cannot be read: {exc}")
+        return _json(200, evaluate(cursor, definitions, since))
 
 
 def _int(text: str | None, default: int) -> int:

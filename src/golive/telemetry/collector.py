@@ -43,6 +43,12 @@ def _v(path: str) -> str:
     return f"v[{_V[path]}]"
 
 
+# Lambda's own lines that say an invocation failed (level ERROR): runtime exits, error types, timeouts, init
+# failures. The locally evaluated Errors alarm counts invocations with such a line.
+_PLATFORM_ERROR = ("(contains(line, ' Error: ') OR starts_with(line, 'Runtime.') OR starts_with(line, 'Sandbox.') "
+                   "OR contains(line, 'Task timed out after') OR contains(line, 'Status: error') "
+                   "OR contains(line, 'Status: timeout'))")
+
 # A batch's lines arrive as columns registered under LINES (epoch seconds, function, Lambda request id, stream,
 # line): typed, classified and their JSON fields extracted in one parse; the logs statement reads it as a CTE.
 LINES = "golive_batch_lines"
@@ -69,6 +75,10 @@ SELECT rid, ts, correlation_id FROM (
     FROM {LINES}
     WHERE rid IS NOT NULL AND stream <> 'platform' AND starts_with(line, '{{') AND contains(line, '"correlation_id"'))
 WHERE correlation_id IS NOT NULL"""
+# A REPORT line's facts in one regular expression, for SQL over stored lines (a deployed stage's late REPORT lines):
+# SELECT regexp_extract(line, REPORT_SQL) AS report
+REPORT_SQL = (r"""'\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\t.*Max Memory Used: ([0-9]+) MB\t"""
+              r"""(?:Init Duration: ([0-9.]+) ms)?', ['duration', 'billed', 'memory', 'init']""")
 FORGET_FACTS_SQL = "DELETE FROM facts WHERE seen < make_timestamp(?::BIGINT)"
 
 LOGS_SQL = rf"""INSERT INTO logs
@@ -83,8 +93,7 @@ fields AS (
     SELECT ts, function, rid, stream, kind, line,
         CASE kind WHEN 'json' THEN upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")}))
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN 'ERROR' END
-                  WHEN 'platform' THEN CASE WHEN contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
-                                                 OR starts_with(line, 'Sandbox.') THEN 'ERROR' END END AS raw_level,
+                  WHEN 'platform' THEN CASE WHEN {_PLATFORM_ERROR} THEN 'ERROR' END END AS raw_level,
         CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL
                   WHEN 'text' THEN CASE WHEN text_error.type <> '' THEN text_error.type || ': ' || text_error.message
                                         ELSE line END
@@ -164,8 +173,7 @@ SELECT ts, function, rid, stream, kind,
         CASE upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")}))
             WHEN 'WARNING' THEN 'WARN' WHEN 'CRITICAL' THEN 'FATAL'
             ELSE upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")})) END
-        WHEN 'platform' THEN CASE WHEN contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
-                                       OR starts_with(line, 'Sandbox.') THEN 'ERROR' END END,
+        WHEN 'platform' THEN CASE WHEN {_PLATFORM_ERROR} THEN 'ERROR' END END,
     CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL ELSE line END,
     NULL, NULL, NULL, NULL, line
 FROM batch"""

@@ -24,8 +24,10 @@ class DevTelemetry:
         self.root = Path(service_root)
         self.store = Store(store_path(self.root))
         self.collector = Collector(self.store).start()
+        self.routes: list[tuple[str, str]] = []  # (route key, function), as the gateway read them
         self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
-        self.api = TelemetryAPI(self.store, self.collector, service, self.spans, service_root=self.root)
+        self.api = TelemetryAPI(self.store, self.collector, service, alarms=self.alarm_definitions,
+                                service_root=self.root, spans=self.spans)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
         self.serve_http = self.api.serve
@@ -39,6 +41,17 @@ class DevTelemetry:
         except StoreError as exc:
             print(f"golive dev: telemetry off: {exc}", file=sys.stderr, flush=True)
             return None
+
+    def routes_read(self, routes: list[Any]) -> None:
+        """The local cloud's on_routes callback: the route table the gateway serves."""
+        self.routes = [(route.key, route.function) for route in routes]
+
+    def alarm_definitions(self) -> list[Any]:
+        """The service's alarms: golive.toml as it is now (a changed threshold counts at once), the routes served."""
+        from golive.service.alarms import alarm_definitions
+        from golive.service.config import load_config
+
+        return alarm_definitions(load_config(self.root), self.routes)
 
     def started(self, url: str) -> None:
         state = {"url": url, "pid": os.getpid(), "store": str(self.store.path), "started": time.time()}

@@ -219,6 +219,9 @@ def _percentiles(histogram: dict[int, int], quantiles: tuple[float, ...]) -> lis
     return results
 
 
+percentiles = _percentiles  # public: the dashboard's board interpolates exactly as `golive stats` does
+
+
 def _round(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
 

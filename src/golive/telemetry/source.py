@@ -21,9 +21,11 @@ HTTP_TIMEOUT_S = 30.0
 class FileSource:
     """The store file, read-only (golive dev is not running)."""
 
-    def __init__(self, path: Path, service_root: Path | None = None) -> None:
+    def __init__(self, path: Path, service_root: Path | None = None, stage: str | None = None) -> None:
         self.path = path
-        self.service_root = service_root
+        self.root = service_root if service_root is not None else path.parent.parent
+        self.stage = stage  # a deployed stage's store: its alarms are that stage's (golive.toml [stages.STAGE])
+        self.service_root = self.root
         self.store = Store(path, read_only=True)
         self.where = str(path)
 
@@ -46,10 +48,19 @@ class FileSource:
     def query(self, sql: str) -> dict[str, Any]:
         return queries.read_only_sql(self._cursor(), sql)
 
+    def alarms(self, since_s: float | None) -> dict[str, Any]:
+        """Every alarm the template deploys, evaluated over the store: the service's golive.toml and route tables
+        are read from its folder (importing its handlers, as golive template does)."""
+        from golive.service.alarms import service_alarms
+        from golive.service.config import load_config
+        from golive.telemetry.alarms import evaluate
+
+        return evaluate(self._cursor(), service_alarms(load_config(self.root, self.stage)), since_s)
+
     def cost(self, since_s: float | None) -> dict[str, Any]:
         from golive.telemetry.cost import cost
 
-        return cost(self._cursor(), since_s, service_config(self.service_root))
+        return cost(self._cursor(), since_s, service_config(self.service_root, self.stage))
 
     def refresh(self) -> None:
         """Reopen (a read-only DuckDB connection sees the file as it was when opened)."""
@@ -105,6 +116,8 @@ class HTTPSource:
     def query(self, sql: str) -> dict[str, Any]:
         return self._get("query", {"sql": sql})  # type: ignore[no-any-return]
 
+    def alarms(self, since_s: float | None) -> dict[str, Any]:
+        return self._get("alarms", {"since": self._since(since_s)})  # type: ignore[no-any-return]
     def cost(self, since_s: float | None) -> dict[str, Any]:
         return self._get("cost", {"since": self._since(since_s)})  # type: ignore[no-any-return]
 
@@ -142,7 +155,7 @@ def open_source(service_root: Path) -> FileSource | HTTPSource:
     return FileSource(path, service_root)
 
 
-def service_config(service_root: Path | None) -> Any:
+def service_config(service_root: Path | None, stage: str | None = None) -> Any:
     """golive.toml of the service (memory and architecture per function, the API type), or None when it cannot be
     read: the cost then falls back to what the REPORT lines say."""
     if service_root is None:
@@ -150,6 +163,6 @@ def service_config(service_root: Path | None) -> Any:
     from golive.service.config import ConfigError, load_config
 
     try:
-        return load_config(service_root)
+        return load_config(service_root, stage)
     except ConfigError:
         return None

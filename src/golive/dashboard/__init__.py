@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages over the telemetry store (board, charts, invocations, one request)."""

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--untraced", action="store_true",
+                        help="also a server with telemetry on and --no-tracing: the collector's share without spans")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -50,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             env = base_environment(scratch)
             (scratch / "state").mkdir(exist_ok=True)
             peers = {}
-            for name, extra in (("telemetry off", ["--no-telemetry"]), ("telemetry on", [])):
+            variants = [("telemetry off", ["--no-telemetry"]), ("telemetry on", [])]
+            if args.untraced:
+                variants.append(("on, untraced", ["--no-tracing"]))
+            for name, extra in variants:
                 service = scratch / name.replace(" ", "-")
                 shutil.copytree(SERVICE, service, ignore=shutil.ignore_patterns(".golive", "__pycache__"))
                 port = free_port()
@@ -92,17 +97,23 @@ def main(argv: list[str] | None = None) -> int:
     results["p50_ratio"] = on["p50_ms"] / off["p50_ms"]
     results["rps_ratio"] = on["rps"] / off["rps"]
     results["pass"] = results["p50_ratio"] <= 1 + TARGET and results["rps_ratio"] >= 1 - TARGET
+    if "on, untraced" in results:
+        results["untraced_p50_ratio"] = results["on, untraced"]["p50_ms"] / off["p50_ms"]
+        results["untraced_rps_ratio"] = results["on, untraced"]["rps"] / off["rps"]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     print(f"golive dev, telemetry on vs off, {results['date']}, {args.trials} trials x {args.duration:g} s, load "
           f"average {results['load_before']:.1f} -> {results['load_after']:.1f}")
     print(f"  {'':<14} {'p50 @1':>9} {'p99 @1':>9} {'req/s @8':>10}")
-    for name in ("telemetry off", "telemetry on"):
+    for name in [name for name in ("telemetry off", "telemetry on", "on, untraced") if name in results]:
         row = results[name]
         print(f"  {name:<14} {row['p50_ms']:7.3f} ms {row['p99_ms']:7.3f} ms {row['rps']:10.0f}")
     print(f"  on/off: p50 x{results['p50_ratio']:.3f}, req/s x{results['rps_ratio']:.3f}; "
           f"{results['stored_requests']:,} requests stored; {'PASS' if results['pass'] else 'FAIL'} (within 5 %)")
+    if "untraced_p50_ratio" in results:
+        print(f"  on with --no-tracing / off: p50 x{results['untraced_p50_ratio']:.3f}, "
+              f"req/s x{results['untraced_rps_ratio']:.3f}")
     return 0
 
 

@@ -200,3 +200,14 @@ def test_stats_percentiles_are_exact_as_duckdb_computes_them(store: Store) -> No
     total = queries.stats(cursor)["total"]
     assert [total["p50_ms"], total["p95_ms"], total["p99_ms"]] == [round(v, 1) for v in expected]
     assert total["count"] == 15 and total["ok"] == 15 and total["function"] == 15
+
+
+def test_records_missing_fields_or_with_a_number_for_text_are_stored_not_lost(store: Store) -> None:
+    collector = Collector(store)
+    collector.on_access_log(access_record(requestId="api-7", principalId=42))  # a Lambda authorizer's number
+    collector.on_access_log({"requestId": "api-8", "requestTimeEpoch": int(time.time() * 1000), "status": 204,
+                             "routeKey": "GET /x"})  # a record from elsewhere, most fields left out
+    assert collector.flush(final=True) == 2
+    rows = store.cursor().execute("SELECT request_id, principal, status, route, decided_by FROM requests "
+                                  "ORDER BY request_id").fetchall()
+    assert rows == [("api-7", "42", 200, "GET /users/{id}", "function"), ("api-8", None, 204, "GET /x", "function")]

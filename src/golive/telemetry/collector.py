@@ -1,17 +1,18 @@
 """The collector: turns what the local cloud sees (access-log records, function log lines) into telemetry rows.
 
-The local cloud's callbacks only append to a list. A background thread writes each batch as NDJSON and DuckDB
-does the parsing in SQL (JSON records, tracebacks, EMF, REPORT lines, the join of a request to its invocation):
-parsing in C++ with the GIL released, not in Python beside the event loop, is what keeps the gateway's latency."""
+The local cloud's callbacks only append to a list. A background thread hands each batch to DuckDB as NumPy columns
+(the strings as they are, never re-encoded) and DuckDB does the parsing in SQL (JSON records, tracebacks, EMF,
+REPORT lines, the join of a request to its invocation): parsing in C++, not in Python beside the event loop, is
+what keeps the gateway's latency. Three statements and a commit per batch (four when correlation ids were used)."""
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from golive.telemetry.store import Store
@@ -24,7 +25,6 @@ FORGET_S = 120.0  # REPORT lines of invocations no request named (authorizers) a
 PRUNE_EVERY_S = 600.0
 TOP_FRAMES = 3  # the innermost frames that identify an error (with its type and route)
 
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
 _REPORT_PREFIX = "REPORT RequestId: "
 
 # Lines Python's tracebacks leave: 'File "/var/task/users/api.py", line 88, in get_user' → 'api.py:get_user'
@@ -49,13 +49,13 @@ _PLATFORM_ERROR = ("(contains(line, ' Error: ') OR starts_with(line, 'Runtime.')
                    "OR contains(line, 'Task timed out after') OR contains(line, 'Status: error') "
                    "OR contains(line, 'Status: timeout'))")
 
-# Each flush stages its lines once, in a temporary table of the collector's connection:
-# [epoch ms, function, Lambda request id, stream, line] → typed, classified, its JSON fields extracted.
-STAGE_SQL = rf"""CREATE OR REPLACE TEMP TABLE batch AS
-WITH raw AS (
-    SELECT make_timestamp((j[1]::DOUBLE * 1000)::BIGINT) AS ts, j[2] AS function, TRY_CAST(j[3] AS UUID) AS rid,
-        j[4] AS stream, j[5] AS line
-    FROM (SELECT from_json(json, '["VARCHAR"]') AS j FROM read_ndjson_objects(?))),
+# A batch's lines arrive as columns registered under LINES (epoch seconds, function, Lambda request id, stream,
+# line): typed, classified and their JSON fields extracted in one parse; the logs statement reads it as a CTE.
+LINES = "golive_batch_lines"
+ACCESS = "golive_batch_access"
+BATCH_SQL = rf"""WITH raw AS (
+    SELECT make_timestamp((ts * 1000000)::BIGINT) AS ts, function, TRY_CAST(rid AS UUID) AS rid, stream, line
+    FROM {LINES}),
 kinds AS (
     SELECT *, CASE WHEN stream = 'platform' THEN 'platform'
                    WHEN starts_with(line, '{{') AND json_valid(line) THEN
@@ -64,27 +64,26 @@ kinds AS (
     FROM raw)
 SELECT *, CASE WHEN kind = 'json' THEN json_extract_string(line, {_PATHS!r}) END AS v FROM kinds"""
 
-# Invocation facts a request row takes: its REPORT line and golive's correlation id. Kept per connection until
-# their request arrives (REPORT follows the reply; the function's lines precede it).
-FACTS_TABLE = """CREATE TEMP TABLE IF NOT EXISTS facts (rid UUID, seen TIMESTAMP, duration DOUBLE, billed INTEGER,
-    memory SMALLINT, init DOUBLE, correlation_id VARCHAR)"""
-# A REPORT line's facts, in one regular expression (not four): SELECT regexp_extract(line, REPORT_SQL) AS report
+# golive's correlation id is in the function's JSON records, which precede the access record: kept per connection
+# until its request arrives. (REPORT lines follow the reply: the collector keeps each one in Python until its
+# request is ready, and the request's row is built with it.)
+FACTS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS facts (rid UUID, seen TIMESTAMP, correlation_id VARCHAR)"
+FACTS_SQL = rf"""INSERT INTO facts
+SELECT rid, ts, correlation_id FROM (
+    SELECT TRY_CAST(rid AS UUID) AS rid, make_timestamp((ts * 1000000)::BIGINT) AS ts,
+        try(json_extract_string(line, '$.correlation_id')) AS correlation_id  -- NULL for a line that is not JSON
+    FROM {LINES}
+    WHERE rid IS NOT NULL AND stream <> 'platform' AND starts_with(line, '{{') AND contains(line, '"correlation_id"'))
+WHERE correlation_id IS NOT NULL"""
+# A REPORT line's facts in one regular expression, for SQL over stored lines (a deployed stage's late REPORT lines):
+# SELECT regexp_extract(line, REPORT_SQL) AS report
 REPORT_SQL = (r"""'\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\t.*Max Memory Used: ([0-9]+) MB\t"""
               r"""(?:Init Duration: ([0-9.]+) ms)?', ['duration', 'billed', 'memory', 'init']""")
-FACTS_SQL = rf"""INSERT INTO facts
-WITH reports AS (
-    SELECT rid, ts, regexp_extract(line, {REPORT_SQL}) AS report
-    FROM batch WHERE rid IS NOT NULL AND stream = 'platform' AND starts_with(line, 'REPORT '))
-SELECT rid, ts, TRY_CAST(report.duration AS DOUBLE), TRY_CAST(report.billed AS INTEGER),
-    TRY_CAST(report.memory AS SMALLINT), TRY_CAST(nullif(report.init, '') AS DOUBLE), NULL
-FROM reports
-UNION ALL
-SELECT rid, ts, NULL, NULL, NULL, NULL, {_v("$.correlation_id")}
-FROM batch WHERE rid IS NOT NULL AND kind = 'json' AND {_v("$.correlation_id")} IS NOT NULL"""
 FORGET_FACTS_SQL = "DELETE FROM facts WHERE seen < make_timestamp(?::BIGINT)"
 
 LOGS_SQL = rf"""INSERT INTO logs
-WITH parsed AS (
+WITH batch AS ({BATCH_SQL}),
+parsed AS (
     SELECT *,
         -- Lambda's Python runtime: '[ERROR] Type: message\rTraceback ...', one event
         CASE WHEN kind = 'text' THEN regexp_extract(line, '^\[ERROR\] ([\w.]+): ?([^\r]*)', ['type', 'message'])
@@ -119,47 +118,67 @@ SELECT ts, function, rid, stream, kind,
     message, error_type, error_message, error_stack, {_FRAME_SQL}, line
 FROM fields"""
 
-# Access-log records as the gateway writes them ($context names, "-" for absent text), plus _key (crc32 of the
-# request id, computed in Python: stable across DuckDB versions).
-_ACCESS_COLUMNS = {
-    "requestId": "VARCHAR", "_key": "UBIGINT", "extendedRequestId": "VARCHAR", "integrationRequestId": "VARCHAR",
-    "xrayTraceId": "VARCHAR", "requestTimeEpoch": "DOUBLE", "stage": "VARCHAR", "routeKey": "VARCHAR",
-    "httpMethod": "VARCHAR", "path": "VARCHAR", "status": "INTEGER", "errorResponseType": "VARCHAR",
-    "errorMessage": "VARCHAR", "integrationErrorMessage": "VARCHAR", "validationErrorString": "VARCHAR",
-    "responseLatency": "INTEGER", "integrationLatency": "INTEGER", "authorizerLatency": "INTEGER",
-    "authorizerError": "VARCHAR", "principalId": "VARCHAR", "functionName": "VARCHAR", "responseLength": "INTEGER",
-    "sourceIp": "VARCHAR", "userAgent": "VARCHAR",
-}
-_COLUMNS_SQL = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in _ACCESS_COLUMNS.items()) + "}"
+# Access-log records as the gateway writes them ($context names, "-" for absent text, numbers as float64 with NaN
+# for null), plus three columns the collector adds: key and lambda_key (CRC-32s of the two request ids, computed in
+# Python: stable across DuckDB versions) and report (the invocation's REPORT line, when it came).
+ACCESS_TEXT = ("requestId", "extendedRequestId", "integrationRequestId", "xrayTraceId", "stage", "routeKey",
+               "httpMethod", "path", "errorResponseType", "errorMessage", "integrationErrorMessage",
+               "validationErrorString", "authorizerError", "principalId", "functionName", "sourceIp", "userAgent")
+_CALLER_SET = frozenset({"principalId", "authorizerError", "errorMessage", "integrationErrorMessage"})
+ACCESS_NUMBERS = ("requestTimeEpoch", "status", "responseLatency", "integrationLatency", "authorizerLatency",
+                  "responseLength")
+
+
+def report_field(column: str, name: str, cast: str) -> str:
+    """SQL for one field of a REPORT line ('...<tab>Billed Duration: 3 ms<tab>...'; NULL when absent): split_part
+    costs half a regular expression. The tab before the name tells Duration from Billed and Init Duration."""
+    return f"TRY_CAST(nullif(split_part(split_part({column}, chr(9) || '{name}: ', 2), ' ', 1), '') AS {cast})"
+
+
+def _report_part(position: int, name: str, word: int, cast: str) -> str:
+    """One field of a REPORT line split at its tabs (a.rp): Lambda writes them in a fixed order, which is checked."""
+    return (f"CASE WHEN starts_with(a.rp[{position}], '{name}: ') "
+            f"THEN TRY_CAST(split_part(a.rp[{position}], ' ', {word}) AS {cast}) END")
+
+
+# 'REPORT RequestId: id<tab>Duration: 3.10 ms<tab>Billed Duration: 4 ms<tab>Memory Size: 512 MB<tab>Max Memory Used:
+# 61 MB<tab>Init Duration: 120.50 ms<tab>': one split at the tabs, then each field at its place (a regular
+# expression costs three times as much per row; split_part by name has a high fixed cost per statement)
+_REPORT_COLUMNS = ", ".join((
+    _report_part(6, "Init Duration", 3, "DOUBLE"), _report_part(2, "Duration", 2, "DOUBLE"),
+    _report_part(3, "Billed Duration", 3, "INTEGER"), _report_part(5, "Max Memory Used", 4, "SMALLINT")))
+
 
 REQUESTS_SQL = rf"""INSERT INTO requests
 WITH a AS (
-    SELECT *, TRY_CAST(nullif(integrationRequestId, '-') AS UUID) AS rid
-    FROM read_json($path, format = 'newline_delimited', columns = {_COLUMNS_SQL})),
-reports AS (
-    SELECT rid, any_value(duration) AS duration, any_value(billed) AS billed, any_value(memory) AS memory,
-        any_value(init) AS init, bool_or(duration IS NOT NULL) AS reported, any_value(correlation_id) AS correlation_id
-    FROM facts GROUP BY rid)  -- small: facts leave once their request is stored
-SELECT make_timestamp((a.requestTimeEpoch * 1000)::BIGINT), nullif(a.requestId, '-'), a._key::UINTEGER,
-    nullif(a.extendedRequestId, '-'), a.rid, nullif(a.xrayTraceId, '-'),
-    CASE WHEN r.correlation_id <> a.requestId THEN r.correlation_id END,  -- golive's default is the request id
-    nullif(a.stage, '-'), nullif(a.routeKey, '-'), nullif(a.httpMethod, '-'), nullif(a.path, '-'), a.status,
+    SELECT *, TRY_CAST(nullif(integrationRequestId, '-') AS UUID) AS rid, string_split(report, chr(9)) AS rp
+    FROM {ACCESS}),
+facts AS (
+    SELECT rid, any_value(correlation_id) AS correlation_id FROM facts GROUP BY rid)  -- small: facts leave once used
+SELECT make_timestamp(TRY_CAST(a.requestTimeEpoch AS BIGINT) * 1000), nullif(a.requestId, '-'), a.key::UINTEGER,
+    nullif(a.extendedRequestId, '-'), a.rid, a.lambda_key::UINTEGER, nullif(a.xrayTraceId, '-'),
+    CASE WHEN f.correlation_id <> a.requestId THEN f.correlation_id END,  -- golive's default is the request id
+    nullif(a.stage, '-'), nullif(a.routeKey, '-'), nullif(a.httpMethod, '-'), nullif(a.path, '-'),
+    TRY_CAST(a.status AS SMALLINT),
     -- API Gateway decided when it answered with a gateway response (or matched no route); else the function did
     CASE WHEN a.errorResponseType <> '-' OR a.routeKey = '-' THEN 'gateway' ELSE 'function' END,
     nullif(a.errorResponseType, '-'),
     nullif(concat_ws(': ', coalesce(nullif(a.integrationErrorMessage, '-'), nullif(a.errorMessage, '-')),
                      nullif(a.validationErrorString, '-')), ''),
-    a.responseLatency, a.integrationLatency, a.authorizerLatency, nullif(a.authorizerError, '-'),
-    nullif(a.principalId, '-'), nullif(a.functionName, '-'),
-    CASE WHEN r.reported THEN r.init IS NOT NULL END, r.init, r.duration, r.billed, r.memory,
-    a.responseLength, nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
-FROM a LEFT JOIN reports r ON r.rid = a.rid"""
-CONSUMED_SQL = "DELETE FROM facts WHERE rid IN (SELECT TRY_CAST(unnest(?::VARCHAR[]) AS UUID))"
+    TRY_CAST(a.responseLatency AS INTEGER), TRY_CAST(a.integrationLatency AS INTEGER),
+    TRY_CAST(a.authorizerLatency AS INTEGER),
+    nullif(a.authorizerError, '-'), nullif(a.principalId, '-'), nullif(a.functionName, '-'),
+    CASE WHEN a.report IS NOT NULL THEN coalesce(starts_with(a.rp[6], 'Init Duration: '), FALSE) END,
+    {_REPORT_COLUMNS},
+    TRY_CAST(a.responseLength AS INTEGER), nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
+FROM a LEFT JOIN facts f ON f.rid = a.rid"""
+CONSUMED_SQL = f"DELETE FROM facts WHERE rid IN (SELECT TRY_CAST(integrationRequestId AS UUID) FROM {ACCESS})"
 
 
 # A batch in which no line carries an exception (most of them) skips the error columns: their expressions (four
 # regular expressions among them) cost a fixed few milliseconds per statement even over NULLs.
 LOGS_PLAIN_SQL = rf"""INSERT INTO logs
+WITH batch AS ({BATCH_SQL})
 SELECT ts, function, rid, stream, kind,
     CASE kind WHEN 'json' THEN
         CASE upper(coalesce({_v("$.level")}, {_v("$.levelname")}, {_v("$.log_level")}))
@@ -169,12 +188,14 @@ SELECT ts, function, rid, stream, kind,
     CASE kind WHEN 'json' THEN coalesce({_v("$.message")}, {_v("$.msg")}) WHEN 'emf' THEN NULL ELSE line END,
     NULL, NULL, NULL, NULL, line
 FROM batch"""
-_ERROR_MARKS = ('"error"', '"exception', '"errorType"', '"stackTrace"', "[ERROR] ")
+_ERROR_MARKS = ('"error', '"exception', '"stackTrace"', "[ERROR] ")  # '"error' covers "error" and "errorType"
 
 
-def _may_carry_error(line: str) -> bool:
-    """False when the line certainly has no exception for the error columns (checked before choosing the SQL)."""
-    return any(mark in line for mark in _ERROR_MARKS)
+def _may_carry_error(lines: list[Any]) -> bool:
+    """False when no line certainly has an exception for the error columns (checked before choosing the SQL): one
+    search per mark over the batch's text, not five per line."""
+    text = "\0".join([record.line for record in lines if record.stream != "platform"])
+    return any(mark in text for mark in _ERROR_MARKS)
 
 
 def request_key(request_id: str | None) -> int | None:
@@ -182,11 +203,54 @@ def request_key(request_id: str | None) -> int | None:
     return None if request_id is None else zlib.crc32(request_id.encode())
 
 
-def _staged_access(record: dict[str, Any]) -> str:
-    text = _encode(record)
-    request_id = record.get("requestId")
-    key = zlib.crc32(request_id.encode()) if isinstance(request_id, str) and request_id != "-" else "null"
-    return f'{text[:-1]},"_key":{key}}}'  # the record is the gateway's: never modified, only extended here
+def lambda_key(lambda_id: str | None) -> int | None:
+    """The 4-byte key a drill-down by Lambda request id scans: the CRC-32 of the UUID in its canonical text."""
+    if lambda_id is None or lambda_id == "-":
+        return None
+    return zlib.crc32(lambda_id.lower().encode())
+
+
+def _text_key(value: Any) -> int | None:
+    return zlib.crc32(value.encode()) if isinstance(value, str) and value != "-" else None
+
+
+def line_columns(lines: list[Any]) -> dict[str, Any]:
+    """A batch of LogRecords as the columns DuckDB scans (the strings themselves: no copy, no encoding)."""
+    import numpy as np  # CLI side only (golive dev): the runtime never imports it
+
+    count = len(lines)
+    columns = {"ts": np.fromiter(map(attrgetter("timestamp"), lines), dtype=np.float64, count=count)}
+    for column, field in (("function", "function"), ("rid", "request_id"), ("stream", "stream"), ("line", "line")):
+        columns[column] = np.fromiter(map(attrgetter(field), lines), dtype=object, count=count)
+    return columns
+
+
+def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> dict[str, Any]:
+    """Access-log records (never modified: they are the gateway's) and their REPORT lines as columns."""
+    import numpy as np
+
+    count = len(records)
+    try:  # the gateway's records carry every field: each column filled in C, no tuple per record
+        text = {name: np.fromiter(map(itemgetter(name), records), dtype=object, count=count) for name in ACCESS_TEXT}
+        numbers = {name: list(map(itemgetter(name), records)) for name in ACCESS_NUMBERS}
+    except KeyError:  # records from elsewhere may leave fields out: NULL
+        text = {name: np.array([record.get(name) for record in records], dtype=object) for name in ACCESS_TEXT}
+        numbers = {name: [record.get(name) for record in records] for name in ACCESS_NUMBERS}
+    columns: dict[str, Any] = text
+    for name in _CALLER_SET:  # an authorizer's principalId may be a number: stored as its text
+        column = text[name]
+        if any(value is not None and value.__class__ is not str for value in column):
+            columns[name] = np.array([v if v is None or v.__class__ is str else str(v) for v in column], dtype=object)
+    for name, values in numbers.items():
+        try:
+            columns[name] = np.array(values, dtype=np.float64)  # None is NaN, which DuckDB reads as NULL
+        except (TypeError, ValueError):  # not a number: NULL
+            columns[name] = np.array([v if isinstance(v, int | float) else None for v in values], dtype=np.float64)
+    request_ids = text["requestId"]
+    columns["key"] = np.array([_text_key(value) for value in request_ids], dtype=np.float64)
+    columns["lambda_key"] = np.array([lambda_key(value) for value in text["integrationRequestId"]], dtype=np.float64)
+    columns["report"] = np.array(reports, dtype=object)
+    return columns
 
 
 class Collector:
@@ -194,18 +258,25 @@ class Collector:
 
     def __init__(self, store: Store, *, flush_interval: float = FLUSH_INTERVAL_S,
                  join_wait: float = JOIN_WAIT_S) -> None:
+        import numpy  # noqa: F401  (the batches' columns; loaded as dev starts, not by the first batch beside a request)
+
         self.store = store
         self.flush_interval, self.join_wait = flush_interval, join_wait
         self._access: list[dict[str, Any]] = []
         self._lines: list[Any] = []
-        self._pending: list[tuple[float, dict[str, Any]]] = []  # requests waiting for their REPORT line
-        self._reported: dict[str, float] = {}  # Lambda request ids whose REPORT line was stored, when
+        # requests waiting for their REPORT line, and when each arrived (parallel lists: no tuple per request for the
+        # garbage collector to count)
+        self._pending: list[dict[str, Any]] = []
+        self._pending_since: list[float] = []
+        self._reports: dict[str, str] = {}  # Lambda request id -> its REPORT line, until its request is stored
+        self._reported_at: dict[str, float] = {}  # ... and when it came
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cursor: Any = None
         self._facts = False  # the connection's temporary facts table exists
+        self._facts_rows = 0  # rows in it (a DELETE on an empty table still costs a statement)
         self._facts_pruned = time.monotonic()
         self._last_prune = 0.0
         self.rows_written = 0
@@ -258,65 +329,70 @@ class Collector:
             lines, self._lines = self._lines, []
             access, self._access = self._access, []
             now = time.monotonic()
-            reported = self._reported
-            staged_lines = []
-            for record in lines:
-                staged_lines.append(_encode([record.timestamp * 1000, record.function, record.request_id,
-                                             record.stream, record.line]))
+            reports_by_id, reported_at = self._reports, self._reported_at
+            for record in lines:  # REPORT lines wait here for their request (its row takes Duration, Billed, ...)
                 if record.stream == "platform" and record.request_id and record.line.startswith(_REPORT_PREFIX):
-                    reported[record.request_id] = now
-            self._pending.extend((now, record) for record in access)
-            ready, waiting = [], []
-            for arrived, record in self._pending:
-                lambda_id = record.get("integrationRequestId")
-                if not lambda_id or lambda_id == "-" or final or now - arrived >= self.join_wait:
+                    reports_by_id[record.request_id] = record.line
+                    reported_at[record.request_id] = now
+            self._pending += access
+            self._pending_since += [now] * len(access)
+            ready: list[dict[str, Any]] = []
+            reports: list[str | None] = []
+            waiting: list[dict[str, Any]] = []
+            waiting_since: list[float] = []
+            for arrived, record in zip(self._pending_since, self._pending, strict=True):
+                lambda_id: str | None = record.get("integrationRequestId")
+                report = reports_by_id.pop(lambda_id, None) if lambda_id and lambda_id != "-" else None
+                if report is not None:
+                    del reported_at[str(lambda_id)]
+                if report is not None or not lambda_id or lambda_id == "-" or final or \
+                        now - arrived >= self.join_wait:
                     ready.append(record)
-                elif lambda_id in reported:
-                    ready.append(record)
-                    del reported[lambda_id]
+                    reports.append(report)
                 else:
-                    waiting.append((arrived, record))
-            self._pending = waiting
-            if len(reported) > 1000:
-                for key in [key for key, seen in reported.items() if now - seen > FORGET_S]:
-                    del reported[key]
-            written = 0
-            cursor, run = self._cursor, self.store.run
+                    waiting.append(record)
+                    waiting_since.append(arrived)
+            self._pending, self._pending_since = waiting, waiting_since
+            if len(reported_at) > 1000:  # REPORT lines of invocations no request named (authorizers) are forgotten
+                for key in [key for key, seen in reported_at.items() if now - seen > FORGET_S]:
+                    del reported_at[key], reports_by_id[key]
+            cursor = self._cursor
             if self._facts is False:
                 cursor.execute(FACTS_TABLE)
                 self._facts = True
-            if not (staged_lines or ready):
+            if not (lines or ready):
                 return 0
             cursor.execute("BEGIN TRANSACTION")  # one commit per batch
             try:
-                written = self._write(cursor, run, lines, staged_lines, ready)
+                written = self._write(cursor, lines, ready, reports)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
+            finally:
+                for name in (LINES, ACCESS):
+                    cursor.unregister(name)  # the arrays go with the batch
             self.rows_written += written
         if written:
             for listener in list(self.listeners):
                 listener()
         return written
 
-    def _write(self, cursor: Any, run: Callable[..., int], lines: list[Any], staged_lines: list[str],
-               ready: list[dict[str, Any]]) -> int:
+    def _write(self, cursor: Any, lines: list[Any], ready: list[dict[str, Any]], reports: list[str | None]) -> int:
         written = 0
-        if staged_lines:
-            with self.store.staged(staged_lines) as path:
-                cursor.execute(STAGE_SQL, [path])
-            full = any(_may_carry_error(record.line) for record in lines if record.stream != "platform")
-            written += run(LOGS_SQL if full else LOGS_PLAIN_SQL, [], cursor)
-            cursor.execute(FACTS_SQL)
+        run = self.store.run
+        if lines:
+            cursor.register(LINES, line_columns(lines))
+            written += run(LOGS_SQL if _may_carry_error(lines) else LOGS_PLAIN_SQL, [], cursor)
+            self._facts_rows += run(FACTS_SQL, [], cursor)
         if ready:
-            with self.store.staged([_staged_access(record) for record in ready]) as path:
-                written += run(REQUESTS_SQL, {"path": path}, cursor)
-            consumed = [str(r.get("integrationRequestId")) for r in ready
-                        if r.get("integrationRequestId") not in (None, "-")]
-            if consumed:
-                cursor.execute(CONSUMED_SQL, [consumed])
+            cursor.register(ACCESS, access_columns(ready, reports))
+            written += run(REQUESTS_SQL, [], cursor)
+            # a service whose functions log no correlation id has no facts to delete
+            if self._facts_rows and any(record.get("integrationRequestId") not in (None, "-") for record in ready):
+                self._facts_rows = max(0, self._facts_rows - run(CONSUMED_SQL, [], cursor))
         if time.monotonic() - self._facts_pruned > FORGET_S:
             self._facts_pruned = time.monotonic()
-            cursor.execute(FORGET_FACTS_SQL, [int((time.time() - FORGET_S) * 1_000_000)])
+            self._facts_rows = max(0, self._facts_rows - run(FORGET_FACTS_SQL,
+                                                              [int((time.time() - FORGET_S) * 1_000_000)], cursor))
         return written

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from golive.telemetry.collector import report_field
 from golive.telemetry.model import metrics_sql
 
 if TYPE_CHECKING:
@@ -149,15 +150,12 @@ def cost(cur: Any, since_s: float | None = None, config: ServiceConfig | None = 
         FROM requests WHERE {where}""").fetchone()
     requests, first_ms, last_ms, metered = int(row[0] or 0), row[1], row[2], int(row[3] or 0)
     # every invocation leaves a REPORT line (authorizers' too, which no request row holds)
-    reports = cur.execute(rf"""
-        WITH lines AS (
-            SELECT function, ts,
-                regexp_extract(line, 'Billed Duration: ([0-9]+) ms.*?Memory Size: ([0-9]+) MB.*?Max Memory Used: '
-                                     || '([0-9]+) MB', ['billed', 'size', 'used']) AS r
-            FROM logs WHERE {where} AND stream = 'platform' AND starts_with(line, 'REPORT '))
-        SELECT function, count(*), sum(TRY_CAST(r.billed AS BIGINT)), max(TRY_CAST(r.size AS INTEGER)),
-               max(TRY_CAST(r.used AS INTEGER)), epoch_ms(min(ts)), epoch_ms(max(ts))
-        FROM lines GROUP BY function ORDER BY function""").fetchall()
+    reports = cur.execute(f"""
+        SELECT function, count(*), sum({report_field("line", "Billed Duration", "BIGINT")}),
+               max({report_field("line", "Memory Size", "INTEGER")}),
+               max({report_field("line", "Max Memory Used", "INTEGER")}), epoch_ms(min(ts)), epoch_ms(max(ts))
+        FROM logs WHERE {where} AND stream = 'platform' AND starts_with(line, 'REPORT ')
+        GROUP BY function ORDER BY function""").fetchall()
     if cutoff is not None:
         start_s, end_s = cutoff / 1_000_000, now
     else:

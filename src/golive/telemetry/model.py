@@ -15,7 +15,7 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600  # 7 days
 API_PREFIX = "/_golive/api/"  # the dev server's telemetry API; never a service route, never deployed
 
 DECIDED_BY = ("gateway", "function")
-SCHEMA_VERSION = 3  # bumped when a column changes; a store of another version is moved aside, not migrated
+SCHEMA_VERSION = 4  # bumped when a column changes; a store of another version is moved aside, not migrated
 
 # table -> [(column, DuckDB type, meaning)]; the collector builds rows in this order
 TABLES: dict[str, list[tuple[str, str, str]]] = {
@@ -25,6 +25,7 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("request_key", "UINTEGER", "CRC-32 of request_id: 4 bytes the drill-down scans instead of the strings"),
         ("extended_request_id", "VARCHAR", "$context.extendedRequestId (x-amz-apigw-id)"),
         ("lambda_request_id", "UUID", "the Lambda request id of the integration ($context.integrationRequestId)"),
+        ("lambda_key", "UINTEGER", "CRC-32 of lambda_request_id: what a drill-down by Lambda request id scans"),
         ("trace_id", "VARCHAR", "the X-Ray trace id (1-xxxxxxxx-...)"),
         ("correlation_id", "VARCHAR", "golive's correlation id from the function's log lines (X-Request-ID ...); NULL "
                                       "when it is request_id, golive's default"),

@@ -147,7 +147,8 @@ def _has_nan(value: Any) -> bool:
 
 
 _PLAIN = {str, type(None)}  # values that are their own text
-_NUMBERS = {float, int, type(None)}
+_NUMBERS = {float, int, type(None)}  # repr(): what the JSON encoder writes for a number
+_FLOAT = {float}
 _FLAGS = {bool, type(None)}
 _FLAG_TEXT = {True: "true", False: "false", None: None}
 
@@ -161,6 +162,8 @@ def _texts(values: list[Any]) -> Any:
         return np.array(values, dtype=object)
     if kinds <= _FLAGS:
         return np.array(list(map(_FLAG_TEXT.__getitem__, values)), dtype=object)
+    if kinds == _FLOAT:
+        return np.array(list(map(repr, values)), dtype=object)
     if kinds <= _NUMBERS:
         return np.array([None if value is None else repr(value) for value in values], dtype=object)
     return np.array(list(map(_text, values)), dtype=object)
@@ -193,8 +196,11 @@ def segment_columns(documents: list[dict[str, Any]]) -> dict[str, Any]:
     a batch is thousands of documents."""
     import numpy as np
 
+    count = len(documents)
+    present = set().union(*map(dict.keys, documents))  # most paths are in none of a batch's documents
+
     def field(key: str) -> list[Any]:
-        return list(map(methodcaller("get", key), documents))
+        return list(map(methodcaller("get", key), documents)) if key in present else [None] * count
 
     columns = {f"c{_V[path]}": _texts(field(path[2:])) for path in _TOP}
     http = field("http")

@@ -29,6 +29,10 @@ class SpanSink(Protocol):
         """The document of one datagram a worker sent (header removed), as sent: JSON bytes."""
         ...
 
+    def on_segment_parts(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
+        """A segment the local cloud made itself, as `build(*args)` gives it, built later (off the event loop)."""
+        ...
+
 
 class _DaemonProtocol(asyncio.DatagramProtocol):
     __slots__ = ("on_datagram", "received", "rejected")

@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from operator import methodcaller
 from typing import Any
 
@@ -232,6 +233,7 @@ class Spans:
         self.flush_interval = flush_interval
         self._datagrams: list[bytes] = []
         self._segments: list[dict[str, Any]] = []
+        self._parts: list[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -245,6 +247,10 @@ class Spans:
 
     def on_segment(self, document: dict[str, Any]) -> None:
         self._segments.append(document)
+
+    def on_segment_parts(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
+        # the gateway's and functions' segments: built by the writer thread, the event loop only keeps the parts
+        self._parts.append((build, args))
 
     # -- the background thread --------------------------------------------------------------------------------
     def start(self) -> Spans:
@@ -278,8 +284,14 @@ class Spans:
         with self._lock:
             datagrams, self._datagrams = self._datagrams, []
             segments, self._segments = self._segments, []
-            if not (datagrams or segments):
+            parts, self._parts = self._parts, []
+            if not (datagrams or segments or parts):
                 return 0
+            for build, args in parts:
+                try:
+                    segments.append(build(*args))
+                except Exception as exc:  # one segment that cannot be built never costs the batch
+                    print(f"golive dev: segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             if self._cursor is None:
                 self._cursor = self.store.cursor()
             flat: list[dict[str, Any]] = []  # the usual: read as columns

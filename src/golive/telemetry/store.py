@@ -21,7 +21,6 @@ from golive.telemetry.model import DEFAULT_MAX_AGE_S, DEFAULT_MAX_BYTES, SCHEMA_
 # Rows go to DuckDB as one NDJSON file per batch, one JSON array per row, parsed by DuckDB in C++: a batch of
 # 10,000 rows is one statement. Values are JSON scalars; timestamps travel as epoch milliseconds.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
-CHECKPOINT_THRESHOLD = "64MB"  # the write-ahead log folded into the file past this (see Store.__init__)
 
 
 def _select_list(table: str) -> str:
@@ -69,10 +68,6 @@ class Store:
             # the writer shares the machine with the gateway and the workers it records: one thread, so a batch
             # never takes more than one core from them (and small batches skip the cost of parallel plans)
             self.connection.execute("SET threads = 1")
-            # A checkpoint rewrites (recompresses) the table's last, partly filled row group of 122,880 rows: at
-            # DuckDB's default 16 MB of log that is every ~25,000 spans, each time redoing the rows of the earlier
-            # ones (a checkpoint's cost grew to ~60 us per request of its batch); at 64 MB, about once a row group.
-            self.connection.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             for statement in ddl():
                 self.connection.execute(statement)
             if self._version() is None:

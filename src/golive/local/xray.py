@@ -4,7 +4,8 @@ Workers send X-Ray documents over UDP to `AWS_XRAY_DAEMON_ADDRESS` as the X-Ray 
 `{"format": "json", "version": 1}` then one segment or subsegment document per datagram. The daemon here checks the
 header and hands the document's bytes on unparsed (the telemetry writer parses them in DuckDB, off the event loop).
 The gateway's segment per request and the function's segment per invocation are built here as X-Ray shapes them, by
-the local cloud after the reply is written, like the access log."""
+the local cloud after the reply is written, like the access log (golive dev's SpanSink builds them from their parts
+on its writer thread, off the event loop)."""
 
 from __future__ import annotations
 

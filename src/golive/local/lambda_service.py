@@ -51,6 +51,8 @@ class LambdaService:
         # where each sampled invocation's function segment goes (golive dev with tracing on: environment then
         # carries the daemon's AWS_XRAY_DAEMON_ADDRESS); None: no segments, as without active tracing
         self.on_segment = on_segment
+        # with on_segment, where each segment's parts go instead, to be built off the event loop (SpanSink's)
+        self.on_segment_parts: Callable[..., None] | None = None
         self.generation = 0
         self.stopping = False
         self.region = local_region()
@@ -338,10 +340,13 @@ class LambdaService:
         ended = time.time() if job.delivered_at is None else \
             time.time() - (time.perf_counter() - job.delivered_at - duration_ms / 1000)
         try:
-            self.on_segment(function_segment(job.trace_id, job.segment[0], job.segment[1],
-                                             self.function_name(function), self.function_arn(function),
-                                             job.request_id, result.outcome, ended, duration_ms,
-                                             result.init_ms, result.error_type))
+            parts = (job.trace_id, job.segment[0], job.segment[1], self.function_name(function),
+                     self.function_arn(function), job.request_id, result.outcome, ended, duration_ms,
+                     result.init_ms, result.error_type)
+            if self.on_segment_parts is not None:
+                self.on_segment_parts(function_segment, *parts)
+            else:
+                self.on_segment(function_segment(*parts))
         except Exception as exc:  # tracing must never break invocations
             print(f"golive: function segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 

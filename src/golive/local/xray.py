@@ -4,7 +4,8 @@ Workers send X-Ray documents over UDP to `AWS_XRAY_DAEMON_ADDRESS` as the X-Ray 
 `{"format": "json", "version": 1}` then one segment or subsegment document per datagram. The daemon here checks the
 header and hands the document's bytes on unparsed (the telemetry writer parses them in DuckDB, off the event loop).
 The gateway's segment per request and the function's segment per invocation are built here as X-Ray shapes them, by
-the local cloud after the reply is written, like the access log."""
+the local cloud after the reply is written, like the access log (golive dev's SpanSink builds them from their parts
+on its writer thread, off the event loop)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ class SpanSink(Protocol):
 
     def on_datagram(self, body: bytes) -> None:
         """The document of one datagram a worker sent (header removed), as sent: JSON bytes."""
+        ...
+
+    def on_segment_parts(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
+        """A segment the local cloud made itself, as `build(*args)` gives it, built later (off the event loop)."""
         ...
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from golive.service.alarms import AlarmDefinition
-from golive.telemetry.queries import jsonable
+from golive.telemetry.values import jsonable
 
 OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
 # CloudWatch looks further back than N periods when some datapoints are missing (its "evaluation range"), and uses

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from golive.telemetry.queries import jsonable
+from golive.telemetry.values import jsonable
 
 EXAMPLES = 10  # request ids listed per group, newest first
 # the fingerprint golive errors and the errors view use: exception type + innermost frames + route

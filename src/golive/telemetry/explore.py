@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from golive.telemetry.queries import QueryError, jsonable, parse_since, percentiles
+from golive.telemetry.queries import QueryError, parse_since, percentiles
+from golive.telemetry.values import jsonable
 
 FILTER_KEYS = ("route", "status", "status_class", "decided_by", "function", "error_type", "since", "start", "end")
 NO_ROUTE = "(no route)"  # the board's row, series' group key and the route filter for requests no route matched

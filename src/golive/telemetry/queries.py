@@ -5,7 +5,6 @@ the dashboard share them)."""
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import re
 import shlex
 import time
@@ -16,6 +15,7 @@ from golive.telemetry import payloads
 from golive.telemetry.collector import lambda_key, request_key
 from golive.telemetry.model import metrics_sql
 from golive.telemetry.spans import request_spans
+from golive.telemetry.values import jsonable
 
 BY = ("route", "status", "minute")
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -104,24 +104,6 @@ def _since_condition(since_s: float | None, column: str = "ts") -> tuple[str, li
     if since_s is None:
         return "TRUE", []
     return f"{column} >= make_timestamp(?::BIGINT)", [int((time.time() - since_s) * 1_000_000)]
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    return value
 
 
 def _records(cursor: Any) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from operator import methodcaller
 from typing import Any
 
 from golive.telemetry.store import Store
+from golive.telemetry.values import jsonable
 
 try:
     from orjson import dumps as _orjson_dumps
@@ -363,8 +364,6 @@ def request_spans(cur: Any, trace_id: str, request_id: str | None, started: str,
 
 
 def _span_record(span: dict[str, Any], depth: int, origin_us: float) -> dict[str, Any]:
-    from golive.telemetry.queries import jsonable  # queries imports this module: a top-level import would cycle
-
     record = {key: jsonable(value) for key, value in span.items()
               if key not in ("gateway_request_id", "start_us", "annotations", "metadata")}
     record["depth"] = depth

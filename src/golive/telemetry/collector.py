@@ -7,7 +7,6 @@ what keeps the gateway's latency. Three statements and a commit per batch (four 
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import zlib
@@ -16,6 +15,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from golive.telemetry.store import Store
+from golive.telemetry.writer import BatchWriter
 
 FLUSH_INTERVAL_S = 0.05  # a quiet server's request reaches the store within about this much after its REPORT
 BUSY_SHARE = 0.05  # under load batches grow instead: the writer works at most this share of the time ...
@@ -253,15 +253,16 @@ def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> 
     return columns
 
 
-class Collector:
+class Collector(BatchWriter):
     """Buffers the local cloud's records and writes them to `store` from a background thread."""
 
     def __init__(self, store: Store, *, flush_interval: float = FLUSH_INTERVAL_S,
                  join_wait: float = JOIN_WAIT_S) -> None:
         import numpy  # noqa: F401  (the batches' columns; loaded as dev starts, not by the first batch beside a request)
 
+        super().__init__(flush_interval, BUSY_SHARE, MAX_INTERVAL_S)
         self.store = store
-        self.flush_interval, self.join_wait = flush_interval, join_wait
+        self.join_wait = join_wait
         self._access: list[dict[str, Any]] = []
         self._lines: list[Any] = []
         # requests waiting for their REPORT line, and when each arrived (parallel lists: no tuple per request for the
@@ -270,10 +271,7 @@ class Collector:
         self._pending_since: list[float] = []
         self._reports: dict[str, str] = {}  # Lambda request id -> its REPORT line, until its request is stored
         self._reported_at: dict[str, float] = {}  # ... and when it came
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._flush_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._cursor: Any = None
         self._facts = False  # the connection's temporary facts table exists
         self._facts_rows = 0  # rows in it (a DELETE on an empty table still costs a statement)
@@ -289,37 +287,19 @@ class Collector:
     def on_function_log(self, record: Any) -> None:
         self._lines.append(record)
 
-    # -- the background thread --------------------------------------------------------------------------------
-    def start(self) -> Collector:
-        self._thread = threading.Thread(target=self._run, name="golive-telemetry", daemon=True)
-        self._thread.start()
-        return self
+    # -- the background thread (BatchWriter) --------------------------------------------------------------------
+    thread_name = "golive-telemetry"
 
     def close(self) -> None:
         """Store everything still buffered (requests without a REPORT line too), then stop."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        self.stop()
         self.flush(final=True)
 
-    def _run(self) -> None:
-        interval = self.flush_interval
-        while not self._stop.is_set():
-            self._wake.wait(interval)
-            self._wake.clear()
-            try:
-                started = time.perf_counter()
-                self.flush()
-                # each batch has a fixed cost (a few statements and a commit): a busy server gets fewer, larger ones
-                took = time.perf_counter() - started
-                interval = min(MAX_INTERVAL_S, max(self.flush_interval, took * (1 - BUSY_SHARE) / BUSY_SHARE))
-                if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
-                    self._last_prune = time.monotonic()
-                    with self._flush_lock:
-                        self.store.prune(cursor=self._cursor)
-            except Exception as exc:  # telemetry must never take the dev server down
-                print(f"golive dev: telemetry write failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    def after_flush(self) -> None:
+        if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
+            self._last_prune = time.monotonic()
+            with self._flush_lock:
+                self.store.prune(cursor=self._cursor)
 
     def flush(self, final: bool = False) -> int:
         """Store what arrived; returns the rows written."""

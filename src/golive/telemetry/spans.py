@@ -13,13 +13,13 @@ import datetime as dt
 import json
 import sys
 import threading
-import time
 from collections.abc import Callable
 from operator import methodcaller
 from typing import Any
 
 from golive.telemetry.store import Store
 from golive.telemetry.values import jsonable
+from golive.telemetry.writer import BatchWriter
 
 try:
     from orjson import dumps as _orjson_dumps
@@ -225,20 +225,17 @@ def segment_columns(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return columns
 
 
-class Spans:
+class Spans(BatchWriter):
     """Buffers trace documents and writes them to `store`'s spans table from a background thread; the local cloud's
     SpanSink (golive.local.xray)."""
 
     def __init__(self, store: Store, *, flush_interval: float = FLUSH_INTERVAL_S) -> None:
+        super().__init__(flush_interval, BUSY_SHARE, MAX_INTERVAL_S)
         self.store = store
-        self.flush_interval = flush_interval
         self._datagrams: list[bytes] = []
         self._segments: list[dict[str, Any]] = []
         self._parts: list[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = []
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._cursor: Any = None
         self.rows_written = 0
 
@@ -253,32 +250,14 @@ class Spans:
         # the gateway's and functions' segments: built by the writer thread, the event loop only keeps the parts
         self._parts.append((build, args))
 
-    # -- the background thread --------------------------------------------------------------------------------
-    def start(self) -> Spans:
-        self._thread = threading.Thread(target=self._run, name="golive-spans", daemon=True)
-        self._thread.start()
-        return self
+    # -- the background thread (BatchWriter) --------------------------------------------------------------------
+    thread_name = "golive-spans"
+    failure = "span write failed"
 
     def close(self) -> None:
         """Store what is still buffered, then stop."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
+        self.stop()
         self.flush()
-
-    def _run(self) -> None:
-        interval = self.flush_interval
-        while not self._stop.is_set():
-            self._wake.wait(interval)
-            self._wake.clear()
-            try:
-                started = time.perf_counter()
-                self.flush()
-                took = time.perf_counter() - started
-                interval = min(MAX_INTERVAL_S, max(self.flush_interval, took * (1 - BUSY_SHARE) / BUSY_SHARE))
-            except Exception as exc:  # telemetry must never take the dev server down
-                print(f"golive dev: span write failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def flush(self) -> int:
         """Store what arrived; returns the spans written."""

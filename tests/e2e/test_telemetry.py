@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import DevServer
+from shop_service import APP, RAW
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("telemetry")]
 
@@ -48,53 +49,6 @@ memory = 256
 architecture = "x86_64"
 routes = ["GET /malformed", "GET /limited"]
 """
-
-APP = '''
-from golive import App, logger
-from golive.security.auth import jwt_from_env
-
-app = App("shop", auth=jwt_from_env())
-
-
-@app.get("/items/{id}", public=True)
-def get_item(request, id):
-    logger.info("item read", item_id=id)
-    return {"id": id}
-
-
-@app.post("/items", public=True, body={"type": "object", "required": ["name"], "additionalProperties": False,
-                                       "properties": {"name": {"type": "string"}}})
-def create_item(request):
-    return {"name": request.json["name"]}, 201
-
-
-@app.get("/private")
-def private(request):
-    return {"who": request.principal}
-
-
-def load_price(item):
-    raise LookupError(f"no price for {item}")
-
-
-@app.get("/boom", public=True)
-def boom(request):
-    return {"price": load_price(request.query.get("item", "x"))}
-
-
-handler = app.handler
-'''
-
-RAW = '''
-import json
-
-
-def handler(event, context):
-    print("raw handler saw", event["resource"])
-    if event["resource"] == "/malformed":
-        return {"statusCode": 200, "body": {"not": "a string"}}
-    return {"statusCode": 200, "body": json.dumps({"ok": True})}
-'''
 
 
 class Sent:

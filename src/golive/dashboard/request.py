@@ -35,9 +35,7 @@ GATEWAY_REASONS = {
 
 
 def render(view: View, any_id: str) -> tuple[int, str]:
-    from golive.telemetry.queries import find_request
-
-    found = find_request(view.cursor, any_id)
+    found = view.source.api.find_request(view.cursor, any_id)
     if found is None:
         return layout.message_page(404, "Request not found", f"no request has the id {any_id!r} in this store",
                                    view.service)

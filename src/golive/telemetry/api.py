@@ -46,10 +46,19 @@ class TelemetryAPI:
     """Answers /_golive/ requests from the store the collector writes."""
 
     def __init__(self, store: Any, collector: Any = None, service: str = "",
-                 alarms: Callable[[], list[Any]] | None = None, service_root: Any = None, spans: Any = None) -> None:
+                 alarms: Callable[[], list[Any]] | None = None, service_root: Any = None, spans: Any = None,
+                 payloads: Any = None) -> None:
         self.store, self.collector, self.service, self.spans = store, collector, service, spans
+        self.payloads = payloads  # golive dev's ring of recent events and results (memory only), when it has one
         self.alarms = alarms  # the service's alarm definitions, read when asked (golive.toml may have changed)
         self.service_root = service_root  # golive.toml is read again for each cost: memory may change while dev runs
+
+    def find_request(self, cursor: Any, any_id: str) -> dict[str, Any] | None:
+        """queries.find_request, with the raw event and response when golive dev still keeps them in memory."""
+        found = queries.find_request(cursor, any_id)
+        if found is not None and self.payloads is not None:
+            self.payloads.add_to(found)
+        return found
 
     def serve(self, request: Any, respond: Callable[[Reply], None]) -> None:
         """The gateway's hook: answer on a worker thread, reply on the loop."""
@@ -106,7 +115,7 @@ class TelemetryAPI:
             return _json(200, cost(cursor, since, service_config(self.service_root)))
         if name.startswith("requests/"):
             any_id = unquote(name[len("requests/"):])
-            found = queries.find_request(cursor, any_id)
+            found = self.find_request(cursor, any_id)
             if found is None:
                 return problem(404, "Not Found", f"no request has the id {any_id!r}")
             return _json(200, found)

@@ -14,7 +14,7 @@ from typing import Any
 from golive.telemetry.api import TelemetryAPI
 from golive.telemetry.collector import Collector
 from golive.telemetry.model import DEV_STATE_FILE, state_dir, store_path
-from golive.telemetry.payloads import PayloadRing, serve_from
+from golive.telemetry.payloads import PayloadRing
 from golive.telemetry.spans import Spans
 from golive.telemetry.store import Store, StoreError
 
@@ -28,14 +28,13 @@ class DevTelemetry:
         self.collector = Collector(self.store).start()
         self.routes: list[tuple[str, str]] = []  # (route key, function), as the gateway read them
         self.spans = Spans(self.store).start()  # the local cloud's SpanSink when tracing is on
+        # the last requests' events and raw results, in memory only (not the store): the API's requests show them
+        self.payloads = PayloadRing()
         self.api = TelemetryAPI(self.store, self.collector, service, alarms=self.alarm_definitions,
-                                service_root=self.root, spans=self.spans)
+                                service_root=self.root, spans=self.spans, payloads=self.payloads)
         self.on_access_log = self.collector.on_access_log
         self.on_function_log = self.collector.on_function_log
-        # the last requests' events and raw results, in memory only (not the store): find_request shows them
-        self.payloads = PayloadRing()
         self.on_payload = self.payloads.on_payload
-        serve_from(self.payloads)
         self.serve_http = self.api.serve
         self.state_file = state_dir(self.root) / DEV_STATE_FILE
 
@@ -64,7 +63,6 @@ class DevTelemetry:
         self.state_file.write_text(json.dumps(state) + "\n")
 
     def close(self) -> None:
-        serve_from(None)
         try:
             self.spans.close()
             self.collector.close()

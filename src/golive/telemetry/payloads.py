@@ -52,6 +52,16 @@ class PayloadRing:
     def __len__(self) -> int:
         return len(self._recent)
 
+    def add_to(self, found: dict[str, Any]) -> dict[str, Any]:
+        """`found` (queries.find_request's answer) with "event" and "response" when this ring still keeps them."""
+        request = found.get("request") or {}
+        ids = [request.get("request_id"), request.get("lambda_request_id"),
+               *[line.get("lambda_request_id") for line in (found.get("logs") or [])[:1]]]
+        kept = self.find(*(str(one) for one in ids if one))
+        if kept is not None:
+            found.update(kept)
+        return found
+
     def find(self, *ids: str) -> dict[str, Any] | None:
         """{"event": ..., "response": ...} of the request any of `ids` names (its API or Lambda request id),
         redacted and with long bodies cut; None when it is not (or no longer) kept. Called off the event loop."""
@@ -131,18 +141,3 @@ def _cut_deep(value: Any, limit: int) -> Any:
     """A JSON value whose encoding is over `limit` bytes becomes its encoding cut, with the note."""
     text = _encode(value)
     return value if len(text.encode()) <= limit else _cut(text, limit)
-
-
-# The ring of the golive dev running in this process (one at most): queries.find_request reads it, so the telemetry
-# API and the dashboard's request page (both in that process) answer with the payloads; elsewhere it is None.
-_serving: PayloadRing | None = None
-
-
-def serve_from(ring: PayloadRing | None) -> None:
-    """Make `ring` the one this process's find_request reads (None: golive dev stopped)."""
-    global _serving
-    _serving = ring
-
-
-def serving() -> PayloadRing | None:
-    return _serving

@@ -11,7 +11,6 @@ import time
 import uuid
 from typing import Any
 
-from golive.telemetry import payloads
 from golive.telemetry.collector import lambda_key, request_key
 from golive.telemetry.model import metrics_sql
 from golive.telemetry.spans import request_spans
@@ -244,8 +243,8 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
         if as_uuid is None:
             return None
         lines = _lines_for(cur, [as_uuid])
-        return _with_payloads({"request": None, "logs": lines, "metrics": _metrics_for(cur, [as_uuid]),
-                               "spans": []}, as_uuid) if lines else None
+        return {"request": None, "logs": lines, "metrics": _metrics_for(cur, [as_uuid]), "spans": []} \
+            if lines else None
     # fetching one row by rowid reads one row; `SELECT * ... WHERE <filter>` decompresses every string column
     request = _records(cur.execute("SELECT * FROM requests WHERE rowid = ?", [rowids[0]]))[0]
     if request["correlation_id"] is None:
@@ -258,16 +257,6 @@ def find_request(cur: Any, any_id: str) -> dict[str, Any] | None:
     found = {"request": request, "logs": lines,
              "metrics": _metrics_for(cur, [lambda_id], window) if has_emf else [],
              "spans": request_spans(cur, trace_id, request["request_id"], request["ts"], window) if trace_id else []}
-    return _with_payloads(found, request["request_id"], str(lambda_id) if lambda_id else "")
-
-
-def _with_payloads(found: dict[str, Any], *ids: str) -> dict[str, Any]:
-    """`found` with "event" and "response" when golive dev runs in this process and still keeps them (its ring in
-    memory, telemetry/payloads.py: never the store); without them elsewhere (the file read by another process)."""
-    ring = payloads.serving()
-    kept = ring.find(*ids) if ring is not None else None
-    if kept is not None:
-        found.update(kept)
     return found
 
 

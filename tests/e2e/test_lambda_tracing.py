@@ -33,7 +33,7 @@ def test_a_sampled_invocation_gets_a_function_segment_named_by_the_runtimes_trac
         return sampled, unsampled, failed
 
     sampled, unsampled, failed = run_service(service_dir, scenario, runtime_client=runtime_client,
-                                             on_segment=segments.append)
+                                             on_segment=lambda build, *parts: segments.append(build(*parts)))
     assert [segment["aws"]["request_id"] for segment in segments] == [sampled.request_id, failed.request_id]
     context, fail = segments
     seen = json.loads(sampled.payload)["environ"]["_X_AMZN_TRACE_ID"]

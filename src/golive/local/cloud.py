@@ -61,12 +61,10 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
         daemon = await start_daemon(spans.on_datagram)
     lambdas = LambdaService(config, on_log=on_function_log, idle_timeout=idle_timeout, runtime_client=runtime_client,
                             environment=daemon.environment() if daemon is not None else None,
-                            on_segment=spans.on_segment if spans is not None else None)
+                            on_segment=spans.on_segment if spans is not None else None)  # built off the loop
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
     gateway.reserved = reserved
     gateway.on_segment = spans.on_segment if spans is not None else None
-    if spans is not None:  # the segments are built on the spans writer's thread, not on the event loop
-        gateway.on_segment_parts = lambdas.on_segment_parts = spans.on_segment_parts
     gateway.on_payload = on_payload
     await lambdas.start()
     watcher = None

@@ -194,11 +194,10 @@ class Gateway:
     # golive dev's own API (telemetry under /_golive/api/): answered before route matching, so it never collides
     # with a service route, and never written to the access log; None when dev serves no such API
     reserved: Callable[[GatewayRequest, Callable[[Reply], None]], None] | None = None
-    # where the gateway's X-Ray segment of each request goes (golive dev with tracing on); None: not traced, and
-    # the function is invoked with Sampled=0 as on a stage without active tracing
-    on_segment: Callable[[dict[str, Any]], None] | None = None
-    # with on_segment, where the segment's parts go instead, to be built off the event loop (SpanSink's)
-    on_segment_parts: Callable[..., None] | None = None
+    # where the gateway's X-Ray segment of each request goes (golive dev with tracing on), as its builder and parts
+    # (on_segment(build, *parts): the sink builds it off the event loop); None: not traced, and the function is
+    # invoked with Sampled=0 as on a stage without active tracing
+    on_segment: Callable[..., None] | None = None
     # where each proxied request's payloads go, after the reply and its access log (golive dev's payload ring):
     # (API request id, Lambda request id or "" when the function never answered, the event as sent (JSON bytes),
     # the function's raw result (JSON bytes: its return value or Lambda's error document) or None). References
@@ -274,16 +273,13 @@ class Gateway:
             if on_payload is not None and exchange.event is not None:
                 self._payload(on_payload, exchange)
 
-    def _segment(self, on_segment: Callable[[dict[str, Any]], None], exchange: _Exchange, log: dict[str, Any],
+    def _segment(self, on_segment: Callable[..., None], exchange: _Exchange, log: dict[str, Any],
                  elapsed: float) -> None:
         """The request's X-Ray segment (API Gateway's, on a traced stage), after the reply and its access log."""
         try:
             parts = (log, exchange.segment_id, exchange.epoch, exchange.epoch + elapsed,
                      f"{self.config.service}/{self.stage}", self.api_id)
-            if self.on_segment_parts is not None:
-                self.on_segment_parts(gateway_segment, *parts)  # the record is final: the access log has it
-            else:
-                on_segment(gateway_segment(*parts))
+            on_segment(gateway_segment, *parts)  # the record is final: the access log has it
         except Exception as exc:  # tracing must never break the gateway
             print(f"golive dev: gateway segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 

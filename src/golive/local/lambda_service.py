@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from golive.http import RandomBytes
 from golive.local.environment import INIT_LIMIT_S, WORKER_SCRIPT, Environment, Pool
@@ -39,7 +38,7 @@ class LambdaService:
     def __init__(self, config: ServiceConfig, *, on_log: Callable[[LogRecord], None] | None = None,
                  idle_timeout: float = 300.0, runtime_client: str = "golive", prewarm: bool = False,
                  environment: dict[str, str] | None = None,
-                 on_segment: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_segment: Callable[..., None] | None = None) -> None:
         if runtime_client not in RUNTIME_CLIENTS:
             raise ValueError(f"runtime_client must be one of {', '.join(RUNTIME_CLIENTS)}, not {runtime_client!r}")
         self.config = config
@@ -48,11 +47,10 @@ class LambdaService:
         self.runtime_client = runtime_client
         self.prewarm = prewarm
         self.extra_environment = dict(environment or {})
-        # where each sampled invocation's function segment goes (golive dev with tracing on: environment then
-        # carries the daemon's AWS_XRAY_DAEMON_ADDRESS); None: no segments, as without active tracing
+        # where each sampled invocation's function segment goes, as its builder and parts (on_segment(build,
+        # *parts), built off the event loop; golive dev with tracing on: environment then carries the daemon's
+        # AWS_XRAY_DAEMON_ADDRESS); None: no segments, as without active tracing
         self.on_segment = on_segment
-        # with on_segment, where each segment's parts go instead, to be built off the event loop (SpanSink's)
-        self.on_segment_parts: Callable[..., None] | None = None
         self.generation = 0
         self.stopping = False
         self.region = local_region()
@@ -343,10 +341,7 @@ class LambdaService:
             parts = (job.trace_id, job.segment[0], job.segment[1], self.function_name(function),
                      self.function_arn(function), job.request_id, result.outcome, ended, duration_ms,
                      result.init_ms, result.error_type)
-            if self.on_segment_parts is not None:
-                self.on_segment_parts(function_segment, *parts)
-            else:
-                self.on_segment(function_segment(*parts))
+            self.on_segment(function_segment, *parts)
         except Exception as exc:  # tracing must never break invocations
             print(f"golive: function segment failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 

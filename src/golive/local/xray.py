@@ -22,16 +22,13 @@ FUNCTION_ORIGIN = "AWS::Lambda::Function"
 class SpanSink(Protocol):
     """Where the local cloud's trace documents go (golive dev's telemetry)."""
 
-    def on_segment(self, document: dict[str, Any]) -> None:
-        """A segment the local cloud made itself (the gateway's, a function's): an X-Ray document."""
+    def on_segment(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
+        """A segment the local cloud made itself (the gateway's, a function's), as `build(*args)` gives it: built
+        later, off the event loop."""
         ...
 
     def on_datagram(self, body: bytes) -> None:
         """The document of one datagram a worker sent (header removed), as sent: JSON bytes."""
-        ...
-
-    def on_segment_parts(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
-        """A segment the local cloud made itself, as `build(*args)` gives it, built later (off the event loop)."""
         ...
 
 

@@ -233,7 +233,6 @@ class Spans(BatchWriter):
         super().__init__(flush_interval, BUSY_SHARE, MAX_INTERVAL_S)
         self.store = store
         self._datagrams: list[bytes] = []
-        self._segments: list[dict[str, Any]] = []
         self._parts: list[tuple[Callable[..., dict[str, Any]], tuple[Any, ...]]] = []
         self._lock = threading.Lock()
         self._cursor: Any = None
@@ -243,10 +242,7 @@ class Spans(BatchWriter):
     def on_datagram(self, body: bytes) -> None:
         self._datagrams.append(body)
 
-    def on_segment(self, document: dict[str, Any]) -> None:
-        self._segments.append(document)
-
-    def on_segment_parts(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
+    def on_segment(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
         # the gateway's and functions' segments: built by the writer thread, the event loop only keeps the parts
         self._parts.append((build, args))
 
@@ -263,10 +259,10 @@ class Spans(BatchWriter):
         """Store what arrived; returns the spans written."""
         with self._lock:
             datagrams, self._datagrams = self._datagrams, []
-            segments, self._segments = self._segments, []
             parts, self._parts = self._parts, []
-            if not (datagrams or segments or parts):
+            if not (datagrams or parts):
                 return 0
+            segments: list[dict[str, Any]] = []
             for build, args in parts:
                 try:
                     segments.append(build(*args))

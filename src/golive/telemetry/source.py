@@ -25,7 +25,6 @@ class FileSource:
         self.path = path
         self.root = service_root if service_root is not None else path.parent.parent
         self.stage = stage  # a deployed stage's store: its alarms are that stage's (golive.toml [stages.STAGE])
-        self.service_root = self.root
         self.store = Store(path, read_only=True)
         self.where = str(path)
 
@@ -60,7 +59,7 @@ class FileSource:
     def cost(self, since_s: float | None) -> dict[str, Any]:
         from golive.telemetry.cost import cost
 
-        return cost(self._cursor(), since_s, service_config(self.service_root, self.stage))
+        return cost(self._cursor(), since_s, service_config(self.root, self.stage))
 
     def refresh(self) -> None:
         """Reopen (a read-only DuckDB connection sees the file as it was when opened)."""
@@ -118,6 +117,7 @@ class HTTPSource:
 
     def alarms(self, since_s: float | None) -> dict[str, Any]:
         return self._get("alarms", {"since": self._since(since_s)})  # type: ignore[no-any-return]
+
     def cost(self, since_s: float | None) -> dict[str, Any]:
         return self._get("cost", {"since": self._since(since_s)})  # type: ignore[no-any-return]
 

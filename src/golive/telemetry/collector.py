@@ -23,6 +23,7 @@ MAX_INTERVAL_S = 1.0  # ... waiting at most this long between batches (readers f
 JOIN_WAIT_S = 2.0  # how long a request waits for its invocation's REPORT line before it is stored without one
 FORGET_S = 120.0  # REPORT lines of invocations no request named (authorizers) are forgotten after this
 PRUNE_EVERY_S = 600.0
+IDLE_CHECKPOINT_S = 1.0  # a server that stored nothing for this long checkpoints the store's write-ahead log
 TOP_FRAMES = 3  # the innermost frames that identify an error (with its type and route)
 
 _REPORT_PREFIX = "REPORT RequestId: "
@@ -191,10 +192,13 @@ FROM batch"""
 _ERROR_MARKS = ('"error', '"exception', '"stackTrace"', "[ERROR] ")  # '"error' covers "error" and "errorType"
 
 
-def _may_carry_error(lines: list[Any]) -> bool:
-    """False when no line certainly has an exception for the error columns (checked before choosing the SQL): one
-    search per mark over the batch's text, not five per line."""
-    text = "\0".join([record.line for record in lines if record.stream != "platform"])
+def _function_text(lines: list[Any]) -> str:
+    """The batch's function lines as one text, searched once per mark (not once per line) before choosing SQL."""
+    return "\0".join([record.line for record in lines if record.stream != "platform"])
+
+
+def _may_carry_error(text: str) -> bool:
+    """False when no line certainly has an exception for the error columns."""
     return any(mark in text for mark in _ERROR_MARKS)
 
 
@@ -277,6 +281,7 @@ class Collector(BatchWriter):
         self._facts_rows = 0  # rows in it (a DELETE on an empty table still costs a statement)
         self._facts_pruned = time.monotonic()
         self._last_prune = 0.0
+        self._wrote_at = time.monotonic()  # when a batch last stored rows (an idle server checkpoints)
         self.rows_written = 0
         self.listeners: list[Callable[[], None]] = []  # told after each batch is stored (tail followers)
 
@@ -296,10 +301,15 @@ class Collector(BatchWriter):
         self.flush(final=True)
 
     def after_flush(self) -> None:
-        if time.monotonic() - self._last_prune > PRUNE_EVERY_S:
-            self._last_prune = time.monotonic()
+        now = time.monotonic()
+        if now - self._last_prune > PRUNE_EVERY_S:
+            self._last_prune = now
             with self._flush_lock:
                 self.store.prune(cursor=self._cursor)
+        elif now - self._wrote_at >= IDLE_CHECKPOINT_S and self.store.wal_bytes():
+            # idle: the write-ahead log's rows go into the file now, not inside a commit beside requests
+            with self._flush_lock:
+                self.store.checkpoint(self._cursor)
 
     def flush(self, final: bool = False) -> int:
         """Store what arrived; returns the rows written."""
@@ -354,6 +364,7 @@ class Collector(BatchWriter):
                     cursor.unregister(name)  # the arrays go with the batch
             self.rows_written += written
         if written:
+            self._wrote_at = time.monotonic()
             for listener in list(self.listeners):
                 listener()
         return written
@@ -363,8 +374,10 @@ class Collector(BatchWriter):
         run = self.store.run
         if lines:
             cursor.register(LINES, line_columns(lines))
-            written += run(LOGS_SQL if _may_carry_error(lines) else LOGS_PLAIN_SQL, [], cursor)
-            self._facts_rows += run(FACTS_SQL, [], cursor)
+            text = _function_text(lines)
+            written += run(LOGS_SQL if _may_carry_error(text) else LOGS_PLAIN_SQL, [], cursor)
+            if '"correlation_id"' in text:  # a batch of platform lines and plain logs has no facts
+                self._facts_rows += run(FACTS_SQL, [], cursor)
         if ready:
             cursor.register(ACCESS, access_columns(ready, reports))
             written += run(REQUESTS_SQL, [], cursor)

@@ -22,6 +22,7 @@ pytest.importorskip("aws_xray_sdk")
 
 GOLIVE = str(Path(sys.executable).with_name("golive"))
 TABLE = "spans-items"
+UNSAMPLED = "1-5f0d2c3a-0123456789abcdef01234567"  # a caller's trace, not sampled
 
 CONFIG = """\
 service = "shop"
@@ -63,9 +64,10 @@ handler = app.handler
 '''
 
 
-def send(server: DevServer, path: str) -> tuple[int, dict[str, str], Any]:
+def send(server: DevServer, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
     try:
-        with urllib.request.urlopen(server.url + path, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(server.url + path, headers=headers or {}),
+                                    timeout=10) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, json.loads(exc.read())
@@ -96,8 +98,10 @@ def traced(tmp_path_factory: pytest.TempPathFactory, launch_dev_server: Any, mot
     root = _service(tmp_path_factory.mktemp("spans") / "shop")
     server = launch_dev_server(root, **moto_server.env)
     sent = {"cold": send(server, "/items/7"), "warm": send(server, "/items/7"), "unknown": send(server, "/nowhere"),
-            "env": send(server, "/env")}
-    assert {name: reply[0] for name, reply in sent.items()} == {"cold": 200, "warm": 200, "unknown": 403, "env": 200}
+            "env": send(server, "/env"),
+            "unsampled": send(server, "/env", {"X-Amzn-Trace-Id": f"Root={UNSAMPLED};Sampled=0"})}
+    assert {name: reply[0] for name, reply in sent.items()} == {"cold": 200, "warm": 200, "unknown": 403, "env": 200,
+                                                                "unsampled": 200}
     assert sent["warm"][2] == {"id": "7", "name": "lamp"}
     yield server, root, sent
     server.stop()
@@ -177,6 +181,17 @@ def test_the_function_is_invoked_with_its_segment_as_parent_and_the_daemon_addre
     spans = json.loads(golive("logs", str(root), "--request-id", headers["x-amzn-requestid"], "--format", "json"))
     function = next(span for span in spans["spans"] if span["kind"] == "function")
     assert seen["_X_AMZN_TRACE_ID"] == f"Root={trace};Parent={function['id']};Sampled=1"
+
+
+def test_a_caller_that_says_sampled_0_gets_its_request_recorded_without_a_trace(traced: Any) -> None:
+    # a traced stage follows the caller's sampling decision, as API Gateway does
+    _, root, sent = traced
+    _, headers, seen = sent["unsampled"]
+    assert headers["x-amzn-trace-id"] == f"Root={UNSAMPLED}"
+    assert seen["_X_AMZN_TRACE_ID"].startswith(f"Root={UNSAMPLED};Parent=")
+    assert seen["_X_AMZN_TRACE_ID"].endswith(";Sampled=0")
+    found = json.loads(golive("logs", str(root), "--request-id", headers["x-amzn-requestid"], "--format", "json"))
+    assert (found["request"]["trace_id"], found["request"]["status"], found["spans"]) == (UNSAMPLED, 200, [])
 
 
 def test_the_spans_are_in_the_store_file_once_dev_has_stopped(traced: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from golive.local.xray import start_daemon
+from golive.local.xray import TraceSampler, start_daemon
 from golive.observability import tracing
 from golive.telemetry.spans import Spans
 from golive.telemetry.store import Store
@@ -96,3 +96,12 @@ def test_received_documents_become_spans_rows_with_their_nested_subsegments_unfo
     assert pricing[7] is True and pricing[8] == "LookupError: no price"
     assert {row[10] for row in rows} == {ROOT}
     store.close()
+
+
+def test_the_sampler_traces_the_reservoir_each_second_then_its_rate_of_the_rest() -> None:
+    sampler = TraceSampler(reservoir=3, rate=0.05)  # 5 % of 256 random values: 0-12
+    second = 1_767_000_000.0
+    assert [sampler.sample(second + 0.1 * n, 255) for n in range(4)] == [True, True, True, False]
+    assert [sampler.sample(second + 0.5, chance) for chance in (0, 12, 13, 200)] == [True, True, False, False]
+    # the next second refills the reservoir
+    assert [sampler.sample(second + 1.0, 255) for _ in range(4)] == [True, True, True, False]

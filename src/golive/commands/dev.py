@@ -40,6 +40,10 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="no local X-Ray daemon: functions are invoked with Sampled=0 and no spans are recorded "
                              "(by default workers get AWS_XRAY_DAEMON_ADDRESS, and the gateway's, each function's "
                              "and the SDKs' segments go to the spans table)")
+    parser.add_argument("--trace-all", action="store_true",
+                        help="trace every request; by default the gateway samples as X-Ray's rule does, with a "
+                             "larger reservoir: the first 100 requests each second and 5 %% of the rest (a client's "
+                             "X-Amzn-Trace-Id with Sampled=1 or Sampled=0 decides for its request)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,7 +115,7 @@ def _run_cloud(config: ServiceConfig, args: argparse.Namespace) -> int:
         on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
         if not getattr(args, "no_tracing", False):
             options["spans"] = telemetry.spans
-        on_routes = compose(on_routes, telemetry.routes_read)  # alarms are evaluated for the routes it serves
+            options["trace_all"] = getattr(args, "trace_all", False)
     options.update(on_access_log=on_access, on_function_log=on_function)
 
     def ready(url: str) -> None:

@@ -36,12 +36,14 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
                 print_access_log: bool = True, watch: bool = True, runtime_client: str = "golive",
                 idle_timeout: float = 300.0, reserved: Callable[[Any, Any], None] | None = None,
                 spans: SpanSink | None = None,
-                on_payload: Callable[[str, str, bytes, bytes | None], None] | None = None) -> None:
+                on_payload: Callable[[str, str, bytes, bytes | None], None] | None = None,
+                trace_all: bool = False) -> None:
     """Serve until `stop` is set (or the task is cancelled); `ready(url)` is called once the port is listening.
     `reserved(request, respond)` answers /_golive/... (golive dev's telemetry API) before any route matching;
     `on_routes(routes)` hears the route table at start and after each reload. With `spans`, tracing is active: a
     local X-Ray daemon address for the workers, and the gateway's and each invocation's segments, all handed to
-    `spans`. `on_payload` hears each proxied request's event and its function's raw result after the reply
+    `spans` for the requests X-Ray's sampling rule picks (golive.local.xray.TraceSampler; every request with
+    `trace_all`). `on_payload` hears each proxied request's event and its function's raw result after the reply
     (Gateway.on_payload)."""
     from golive.local import gateway as gw
     from golive.local.apigw import routes as route_table
@@ -65,6 +67,10 @@ async def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 3000
     gateway = gw.Gateway(config, lambdas, table, access_log=gw.access_log_to(on_access_log, print_access_log))
     gateway.reserved = reserved
     gateway.on_segment = spans.on_segment if spans is not None else None
+    if spans is not None and not trace_all:
+        from golive.local.xray import TraceSampler
+
+        gateway.sampler = TraceSampler()
     gateway.on_payload = on_payload
     await lambdas.start()
     watcher = None

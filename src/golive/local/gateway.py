@@ -33,7 +33,6 @@ from golive.local.apigw.proxy import (
     build_event,
     integration_headers,
     short_id,
-    trace_root,
     v1_response,
     v2_response,
 )
@@ -42,7 +41,8 @@ from golive.local.apigw.routes import RouteSpec, RouteTable
 from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.invocation import Invocation
-from golive.local.xray import gateway_segment
+from golive.local.xray import TraceSampler, gateway_segment
+from golive.observability.tracing import new_trace_id, parse_xray
 from golive.service.config import ServiceConfig
 from golive.service.quotas import (
     LAMBDA_REQUEST_BYTES,
@@ -82,7 +82,7 @@ class _Exchange:
 
     __slots__ = ("answered", "epoch", "event", "extended_id", "headers", "integration_started", "invocation",
                  "lambda_trace", "log", "path", "query", "raw_query", "request", "request_id", "respond", "route",
-                 "segment_id", "started", "task", "timer", "trace_root")
+                 "sampled", "segment_id", "started", "task", "timer", "trace_root")
 
     def __init__(self, request: GatewayRequest, entropy: bytes, started: float, epoch: float,
                  respond: Callable[[Reply], None], sampled: str = "0") -> None:
@@ -108,9 +108,15 @@ class _Exchange:
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
         self.headers = headers
         self.route: RouteSpec | None = None
-        root = trace_root(headers.get("x-amzn-trace-id"), entropy[:12])
-        self.trace_root = root
-        # the gateway's segment id is the Parent Lambda receives; sampled when golive dev records traces
+        header = headers.get("x-amzn-trace-id")
+        root, upstream = None, None
+        if header is not None:
+            root, _, upstream = parse_xray(header)
+            if sampled == "1" and upstream is not None:  # a traced stage follows the caller's sampling decision
+                sampled = "1" if upstream else "0"
+        root = self.trace_root = root or new_trace_id(random=entropy[:12])
+        self.sampled = sampled == "1"
+        # the gateway's segment id is the Parent Lambda receives; sampled when golive dev records this trace
         self.segment_id = entropy[12:20].hex()
         self.lambda_trace = f"Root={root};Parent={self.segment_id};Sampled={sampled}"
         self.log: dict[str, Any] = {}
@@ -198,6 +204,8 @@ class Gateway:
     # (on_segment(build, *parts): the sink builds it off the event loop); None: not traced, and the function is
     # invoked with Sampled=0 as on a stage without active tracing
     on_segment: Callable[..., None] | None = None
+    # which requests a traced gateway samples (X-Ray's rule); None: every request (golive dev --trace-all)
+    sampler: TraceSampler | None = None
     # where each proxied request's payloads go, after the reply and its access log (golive dev's payload ring):
     # (API request id, Lambda request id or "" when the function never answered, the event as sent (JSON bytes),
     # the function's raw result (JSON bytes: its return value or Lambda's error document) or None). References
@@ -213,7 +221,9 @@ class Gateway:
         started = time.perf_counter()
         epoch = time.time()
         entropy = self._random.take(_ENTROPY_BYTES)
-        exchange = _Exchange(request, entropy, started, epoch, respond, "0" if self.on_segment is None else "1")
+        sampler = self.sampler
+        traced = self.on_segment is not None and (sampler is None or sampler.sample(epoch, entropy[12]))
+        exchange = _Exchange(request, entropy, started, epoch, respond, "1" if traced else "0")
         request_id = exchange.request_id = new_request_id(entropy[20:36]) if self.rest else short_id(entropy[36:47])
         extended_id = exchange.extended_id = short_id(entropy[47:58])
         exchange.log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,
@@ -267,7 +277,7 @@ class Gateway:
         finally:
             self.access_log.emit(log)
             on_segment = self.on_segment
-            if on_segment is not None:
+            if on_segment is not None and exchange.sampled:
                 self._segment(on_segment, exchange, log, elapsed)
             on_payload = self.on_payload
             if on_payload is not None and exchange.event is not None:

@@ -33,6 +33,7 @@ from golive.local.apigw.proxy import (
     build_event,
     integration_headers,
     short_id,
+    trace_context,
     v1_response,
     v2_response,
 )
@@ -42,7 +43,6 @@ from golive.local.apigw.throttling import Throttler
 from golive.local.apigw.validation import RequestValidator
 from golive.local.invocation import Invocation
 from golive.local.xray import TraceSampler, gateway_segment
-from golive.observability.tracing import new_trace_id, parse_xray
 from golive.service.config import ServiceConfig
 from golive.service.quotas import (
     LAMBDA_REQUEST_BYTES,
@@ -85,7 +85,7 @@ class _Exchange:
                  "sampled", "segment_id", "started", "task", "timer", "trace_root")
 
     def __init__(self, request: GatewayRequest, entropy: bytes, started: float, epoch: float,
-                 respond: Callable[[Reply], None], sampled: str = "0") -> None:
+                 respond: Callable[[Reply], None], traced: bool = False) -> None:
         self.request = request
         self.started = started
         self.epoch = epoch
@@ -108,17 +108,13 @@ class _Exchange:
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
         self.headers = headers
         self.route: RouteSpec | None = None
-        header = headers.get("x-amzn-trace-id")
-        root, upstream = None, None
-        if header is not None:
-            root, _, upstream = parse_xray(header)
-            if sampled == "1" and upstream is not None:  # a traced stage follows the caller's sampling decision
-                sampled = "1" if upstream else "0"
-        root = self.trace_root = root or new_trace_id(random=entropy[:12])
-        self.sampled = sampled == "1"
+        root, upstream = trace_context(headers.get("x-amzn-trace-id"), entropy[:12])
+        self.trace_root = root
+        # a traced stage follows the caller's sampling decision when it made one
+        self.sampled = traced and (upstream is None or upstream)
         # the gateway's segment id is the Parent Lambda receives; sampled when golive dev records this trace
         self.segment_id = entropy[12:20].hex()
-        self.lambda_trace = f"Root={root};Parent={self.segment_id};Sampled={sampled}"
+        self.lambda_trace = f"Root={root};Parent={self.segment_id};Sampled={'1' if self.sampled else '0'}"
         self.log: dict[str, Any] = {}
 
 
@@ -223,7 +219,7 @@ class Gateway:
         entropy = self._random.take(_ENTROPY_BYTES)
         sampler = self.sampler
         traced = self.on_segment is not None and (sampler is None or sampler.sample(epoch, entropy[12]))
-        exchange = _Exchange(request, entropy, started, epoch, respond, "1" if traced else "0")
+        exchange = _Exchange(request, entropy, started, epoch, respond, traced)
         request_id = exchange.request_id = new_request_id(entropy[20:36]) if self.rest else short_id(entropy[36:47])
         extended_id = exchange.extended_id = short_id(entropy[47:58])
         exchange.log.update(requestId=request_id, extendedRequestId=extended_id, ip=request.client_ip,

@@ -44,9 +44,16 @@ def short_id(random: bytes | None = None) -> str:
     return base64.urlsafe_b64encode(random or os.urandom(11)).decode().replace("_", "-")
 
 
+def trace_context(header: str | None, random: bytes | None = None) -> tuple[str, bool | None]:
+    """The incoming X-Amzn-Trace-Id's root, or a new one (from `random`'s 12 bytes when given), and the caller's
+    sampling decision (None when it made none)."""
+    root, _, sampled = parse_xray(header)
+    return root or new_trace_id(random=random), sampled
+
+
 def trace_root(header: str | None, random: bytes | None = None) -> str:
     """The incoming X-Amzn-Trace-Id's root, or a new one (from `random`'s 12 bytes when given)."""
-    return parse_xray(header)[0] or new_trace_id(random=random)
+    return trace_context(header, random)[0]
 
 
 def integration_headers(headers: list[tuple[str, str]], rest: bool, client_ip: str, server_port: int,

@@ -127,6 +127,40 @@ def test_a_request_waits_for_its_report_line_and_is_stored_with_it(store: Store)
         assert [entry["message"].split()[0] for entry in found["logs"]] == ["START", "user", "END", "REPORT"]
 
 
+def test_a_request_row_holds_its_start_end_report_and_the_logs_view_gives_them_back_as_written(store: Store) -> None:
+    report = (f"REPORT RequestId: {LAMBDA_ID}\tDuration: 3.10 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\t"
+              f"Max Memory Used: 40 MB\t")
+    written = [line("platform", f"START RequestId: {LAMBDA_ID} Version: $LATEST"), line("stdout", "hello"),
+               line("platform", f"END RequestId: {LAMBDA_ID}"), line("platform", report)]
+    authorizer_id = "0b6f1d2e-5a4c-4e8f-9d3b-7c2a1e0f9a88"  # an invocation no request names as its integration
+    authorizer = [line("platform", f"START RequestId: {authorizer_id} Version: $LATEST", authorizer_id),
+                  line("platform", f"END RequestId: {authorizer_id}", authorizer_id)]
+    collector = Collector(store, join_wait=60)
+    for record in written + authorizer:
+        collector.on_function_log(record)
+    collector.on_access_log(access_record(integrationRequestId=LAMBDA_ID))
+    collector.flush()
+    cursor = store.cursor()
+    assert cursor.execute("SELECT line FROM log_lines").fetchall() == [("hello",)]  # one row for four lines
+    lines = queries._records(cursor.execute("SELECT * FROM logs WHERE lambda_request_id = ?::UUID ORDER BY ts",
+                                            [LAMBDA_ID]))
+    assert [entry["line"] for entry in lines] == [record.line for record in written]
+    assert [(entry["stream"], entry["kind"], entry["function"]) for entry in lines] == \
+        [("platform", "platform", "api"), ("stdout", "text", "api"), ("platform", "platform", "api"),
+         ("platform", "platform", "api")]
+    assert abs(dt_epoch(lines[3]["ts"]) - written[3].timestamp) < 0.001
+    # the authorizer's lines wait for a request that never names them, then are stored as they came
+    collector.flush(final=True)
+    assert cursor.execute("SELECT line FROM logs WHERE lambda_request_id = ?::UUID ORDER BY ts",
+                          [authorizer_id]).fetchall() == [(record.line,) for record in authorizer]
+
+
+def dt_epoch(iso: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
 def test_gateway_decisions_are_stored_at_once_and_counted_as_gateway_made(store: Store) -> None:
     collector = Collector(store)
     collector.on_access_log(access_record(requestId="a", status=429, errorResponseType="THROTTLED",

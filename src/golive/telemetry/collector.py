@@ -7,6 +7,7 @@ what keeps the gateway's latency. Three statements and a commit per batch (four 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import zlib
@@ -82,7 +83,7 @@ REPORT_SQL = (r"""'\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\t.*Max
               r"""(?:Init Duration: ([0-9.]+) ms)?', ['duration', 'billed', 'memory', 'init']""")
 FORGET_FACTS_SQL = "DELETE FROM facts WHERE seen < make_timestamp(?::BIGINT)"
 
-LOGS_SQL = rf"""INSERT INTO logs
+LOGS_SQL = rf"""INSERT INTO log_lines
 WITH batch AS ({BATCH_SQL}),
 parsed AS (
     SELECT *,
@@ -171,14 +172,17 @@ SELECT make_timestamp(TRY_CAST(a.requestTimeEpoch AS BIGINT) * 1000), nullif(a.r
     nullif(a.authorizerError, '-'), nullif(a.principalId, '-'), nullif(a.functionName, '-'),
     CASE WHEN a.report IS NOT NULL THEN coalesce(starts_with(a.rp[6], 'Init Duration: '), FALSE) END,
     {_REPORT_COLUMNS},
-    TRY_CAST(a.responseLength AS INTEGER), nullif(a.sourceIp, '-'), nullif(a.userAgent, '-')
+    TRY_CAST(a.responseLength AS INTEGER), nullif(a.sourceIp, '-'), nullif(a.userAgent, '-'),
+    -- the invocation's START, END and REPORT lines, when the row holds them (the logs view shows them)
+    make_timestamp((a.ended * 1000000)::BIGINT),
+    CASE WHEN a.ended IS NOT NULL THEN TRY_CAST(split_part(a.rp[4], ' ', 3) AS SMALLINT) END
 FROM a LEFT JOIN facts f ON f.rid = a.rid"""
 CONSUMED_SQL = f"DELETE FROM facts WHERE rid IN (SELECT TRY_CAST(integrationRequestId AS UUID) FROM {ACCESS})"
 
 
 # A batch in which no line carries an exception (most of them) skips the error columns: their expressions (four
 # regular expressions among them) cost a fixed few milliseconds per statement even over NULLs.
-LOGS_PLAIN_SQL = rf"""INSERT INTO logs
+LOGS_PLAIN_SQL = rf"""INSERT INTO log_lines
 WITH batch AS ({BATCH_SQL})
 SELECT ts, function, rid, stream, kind,
     CASE kind WHEN 'json' THEN
@@ -200,6 +204,28 @@ def _function_text(lines: list[Any]) -> str:
 def _may_carry_error(text: str) -> bool:
     """False when no line certainly has an exception for the error columns."""
     return any(mark in text for mark in _ERROR_MARKS)
+
+
+# The REPORT lines the logs view writes back byte for byte from a request row (the local Lambda service's; a
+# deployed REPORT with other fields, XRAY TraceId for one, is stored as a line)
+_HELD_REPORT = re.compile(r"REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
+                          r"Memory Size: \d+ MB\tMax Memory Used: \d+ MB\t(?:Init Duration: \d+\.\d\d ms\t)?")
+
+
+def _holdable(record: Any, is_report: bool) -> bool:
+    """A START, END or REPORT line that a request row can hold: the logs view writes it back exactly."""
+    lambda_id, line = record.request_id, record.line
+    if len(lambda_id) != 36 or lambda_id != lambda_id.lower():  # the view writes the UUID in its canonical form
+        return False
+    if is_report:
+        return _HELD_REPORT.fullmatch(line) is not None and line[18:54] == lambda_id
+    return line == f"START RequestId: {lambda_id} Version: $LATEST" or line == "END RequestId: " + lambda_id
+
+
+def _whole(group: list[Any], report: Any, record: dict[str, Any]) -> bool:
+    """The held lines are exactly START, END and this REPORT, of the function the request names."""
+    return (len(group) == 3 and group[2] is report and group[0].line.startswith("START ")
+            and group[1].line.startswith("END ") and report.function == record.get("functionName"))
 
 
 def request_key(request_id: str | None) -> int | None:
@@ -229,8 +255,10 @@ def line_columns(lines: list[Any]) -> dict[str, Any]:
     return columns
 
 
-def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> dict[str, Any]:
-    """Access-log records (never modified: they are the gateway's) and their REPORT lines as columns."""
+def access_columns(records: list[dict[str, Any]], reports: list[str | None],
+                   ended: list[float | None] | None = None) -> dict[str, Any]:
+    """Access-log records (never modified: they are the gateway's), their REPORT lines and, for a row that holds
+    its invocation's START/END/REPORT lines, when they were written (epoch seconds) as columns."""
     import numpy as np
 
     count = len(records)
@@ -254,6 +282,7 @@ def access_columns(records: list[dict[str, Any]], reports: list[str | None]) -> 
     columns["key"] = np.array([_text_key(value) for value in request_ids], dtype=np.float64)
     columns["lambda_key"] = np.array([lambda_key(value) for value in text["integrationRequestId"]], dtype=np.float64)
     columns["report"] = np.array(reports, dtype=object)
+    columns["ended"] = np.array(ended if ended is not None else [None] * count, dtype=np.float64)
     return columns
 
 
@@ -273,8 +302,13 @@ class Collector(BatchWriter):
         # garbage collector to count)
         self._pending: list[dict[str, Any]] = []
         self._pending_since: list[float] = []
-        self._reports: dict[str, str] = {}  # Lambda request id -> its REPORT line, until its request is stored
+        self._reports: dict[str, Any] = {}  # Lambda request id -> its REPORT line's record, until its request is stored
         self._reported_at: dict[str, float] = {}  # ... and when it came
+        # an invocation's START, END and REPORT lines, until its request's row takes them (or join_wait passes), and
+        # invocations whose lines are stored as lines (their request came late or never)
+        self._held: dict[str, list[Any]] = {}
+        self._held_since: dict[str, float] = {}
+        self._spilled: dict[str, float] = {}
         self._flush_lock = threading.Lock()
         self._cursor: Any = None
         self._facts = False  # the connection's temporary facts table exists
@@ -319,30 +353,40 @@ class Collector(BatchWriter):
             lines, self._lines = self._lines, []
             access, self._access = self._access, []
             now = time.monotonic()
-            reports_by_id, reported_at = self._reports, self._reported_at
-            for record in lines:  # REPORT lines wait here for their request (its row takes Duration, Billed, ...)
-                if record.stream == "platform" and record.request_id and record.line.startswith(_REPORT_PREFIX):
-                    reports_by_id[record.request_id] = record.line
-                    reported_at[record.request_id] = now
+            stored = self._hold(lines, now)
             self._pending += access
             self._pending_since += [now] * len(access)
             ready: list[dict[str, Any]] = []
             reports: list[str | None] = []
+            ended: list[float | None] = []
             waiting: list[dict[str, Any]] = []
             waiting_since: list[float] = []
+            reports_by_id, reported_at, held = self._reports, self._reported_at, self._held
             for arrived, record in zip(self._pending_since, self._pending, strict=True):
                 lambda_id: str | None = record.get("integrationRequestId")
-                report = reports_by_id.pop(lambda_id, None) if lambda_id and lambda_id != "-" else None
+                if lambda_id == "-":
+                    lambda_id = None
+                report = reports_by_id.pop(lambda_id, None) if lambda_id else None
                 if report is not None:
                     del reported_at[str(lambda_id)]
-                if report is not None or not lambda_id or lambda_id == "-" or final or \
-                        now - arrived >= self.join_wait:
-                    ready.append(record)
-                    reports.append(report)
-                else:
+                elif lambda_id and not final and now - arrived < self.join_wait:
                     waiting.append(record)
                     waiting_since.append(arrived)
+                    continue
+                ready.append(record)
+                reports.append(report.line if report is not None else None)
+                group = held.pop(lambda_id, None) if lambda_id else None
+                if group is not None:
+                    del self._held_since[str(lambda_id)]
+                if group is not None and report is not None and _whole(group, report, record):
+                    ended.append(report.timestamp)  # the row holds START, END and REPORT
+                    continue
+                ended.append(None)
+                if group is not None:  # an invocation cut short (no REPORT yet): its lines as lines
+                    stored += group
+                    self._spilled[str(lambda_id)] = now
             self._pending, self._pending_since = waiting, waiting_since
+            stored += self._spill(now, final)
             if len(reported_at) > 1000:  # REPORT lines of invocations no request named (authorizers) are forgotten
                 for key in [key for key, seen in reported_at.items() if now - seen > FORGET_S]:
                     del reported_at[key], reports_by_id[key]
@@ -350,11 +394,11 @@ class Collector(BatchWriter):
             if self._facts is False:
                 cursor.execute(FACTS_TABLE)
                 self._facts = True
-            if not (lines or ready):
+            if not (stored or ready):
                 return 0
             cursor.execute("BEGIN TRANSACTION")  # one commit per batch
             try:
-                written = self._write(cursor, lines, ready, reports)
+                written = self._write(cursor, stored, ready, reports, ended)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -369,7 +413,51 @@ class Collector(BatchWriter):
                 listener()
         return written
 
-    def _write(self, cursor: Any, lines: list[Any], ready: list[dict[str, Any]], reports: list[str | None]) -> int:
+    def _hold(self, lines: list[Any], now: float) -> list[Any]:
+        """The lines to store as rows; an invocation's START, END and REPORT lines wait in `_held` for its request
+        (whose row will hold them), and each REPORT line in `_reports` (its row takes Duration, Billed, ...)."""
+        stored = []
+        held, held_since, spilled = self._held, self._held_since, self._spilled
+        reports_by_id, reported_at = self._reports, self._reported_at
+        for record in lines:
+            lambda_id = record.request_id
+            if record.stream == "platform" and lambda_id:
+                is_report = record.line.startswith(_REPORT_PREFIX)
+                if is_report:
+                    reports_by_id[lambda_id] = record
+                    reported_at[lambda_id] = now
+                if lambda_id not in spilled and _holdable(record, is_report):
+                    group = held.get(lambda_id)
+                    if group is None:
+                        held[lambda_id] = [record]
+                        held_since[lambda_id] = now
+                    else:
+                        group.append(record)
+                    continue
+            stored.append(record)
+        return stored
+
+    def _spill(self, now: float, final: bool) -> list[Any]:
+        """Held lines no request claimed within join_wait (an authorizer's, a direct invocation's), as lines; later
+        lines of those invocations are stored as lines too (`_spilled`)."""
+        held, held_since, spilled = self._held, self._held_since, self._spilled
+        stored: list[Any] = []
+        while held_since:
+            lambda_id, since = next(iter(held_since.items()))  # oldest first: dicts keep insertion order
+            if not final and now - since < self.join_wait:
+                break
+            del held_since[lambda_id]
+            stored += held.pop(lambda_id)
+            spilled[lambda_id] = now
+        while spilled:
+            lambda_id, since = next(iter(spilled.items()))
+            if now - since < FORGET_S:
+                break
+            del spilled[lambda_id]
+        return stored
+
+    def _write(self, cursor: Any, lines: list[Any], ready: list[dict[str, Any]], reports: list[str | None],
+               ended: list[float | None]) -> int:
         written = 0
         run = self.store.run
         if lines:
@@ -379,7 +467,7 @@ class Collector(BatchWriter):
             if '"correlation_id"' in text:  # a batch of platform lines and plain logs has no facts
                 self._facts_rows += run(FACTS_SQL, [], cursor)
         if ready:
-            cursor.register(ACCESS, access_columns(ready, reports))
+            cursor.register(ACCESS, access_columns(ready, reports, ended))
             written += run(REQUESTS_SQL, [], cursor)
             # a service whose functions log no correlation id has no facts to delete
             if self._facts_rows and any(record.get("integrationRequestId") not in (None, "-") for record in ready):

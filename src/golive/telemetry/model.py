@@ -15,7 +15,7 @@ DEFAULT_MAX_AGE_S = 7 * 24 * 3600  # 7 days
 API_PREFIX = "/_golive/api/"  # the dev server's telemetry API; never a service route, never deployed
 
 DECIDED_BY = ("gateway", "function")
-SCHEMA_VERSION = 4  # bumped when a column changes; a store of another version is moved aside, not migrated
+SCHEMA_VERSION = 5  # bumped when a column changes; a store of another version is moved aside, not migrated
 
 # table -> [(column, DuckDB type, meaning)]; the collector builds rows in this order
 TABLES: dict[str, list[tuple[str, str, str]]] = {
@@ -51,8 +51,11 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("response_bytes", "INTEGER", "$context.responseLength"),
         ("source_ip", "VARCHAR", "$context.identity.sourceIp"),
         ("user_agent", "VARCHAR", "$context.identity.userAgent"),
+        ("ended_at", "TIMESTAMP", "when the invocation's END and REPORT lines were written, when the row holds them "
+                                  "(the logs view shows them from here); NULL when they are stored in log_lines"),
+        ("memory_mb", "SMALLINT", "REPORT Memory Size, when the row holds the invocation's lines"),
     ],
-    "logs": [
+    "log_lines": [
         ("ts", "TIMESTAMP", "when the line was written"),
         ("function", "VARCHAR", "the golive.toml function"),
         ("lambda_request_id", "UUID", "the invocation the line belongs to (NULL outside one: init, idle)"),
@@ -96,6 +99,8 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
 # metrics: EMF documents expanded as CloudWatch extracts them. Computed from the stored EMF lines when read rather
 # than stored at ingest: the expansion was a fifth of the collector's cost per request, and few ask for it.
 VIEW_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    # logs: every line, the stored ones (log_lines) and the START, END and REPORT lines a request row holds
+    "logs": TABLES["log_lines"],
     "metrics": [
         ("ts", "TIMESTAMP", "the EMF document's _aws.Timestamp"),
         ("function", "VARCHAR", "the function that wrote the document"),
@@ -119,9 +124,34 @@ VIEW_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 
+# A request row that holds its invocation's START, END and REPORT lines (the collector's, for a local request: a
+# quarter of the rows and of the bytes it would store otherwise) gives them back as lines, written exactly as the
+# local Lambda service wrote them: START when the invocation began (its end minus its duration), END when it ended,
+# REPORT just after.
+_REPORT_LINE = ("'REPORT RequestId: ' || lambda_request_id || chr(9) || 'Duration: ' || printf('%.2f', duration_ms) "
+                "|| ' ms' || chr(9) || 'Billed Duration: ' || billed_ms || ' ms' || chr(9) || 'Memory Size: ' "
+                "|| memory_mb || ' MB' || chr(9) || 'Max Memory Used: ' || max_memory_mb || ' MB' || chr(9) "
+                "|| coalesce('Init Duration: ' || printf('%.2f', init_ms) || ' ms' || chr(9), '')")
+
+
+def _held_line(ts: str, line: str) -> str:
+    """One of the lines a request row holds, in the columns of log_lines (three branches of UNION ALL rather
+    than an unnest: a filter on lambda_request_id or ts reaches the requests scan through plain projections)."""
+    return (f"SELECT {ts} AS ts, function, lambda_request_id, 'platform' AS stream, 'platform' AS kind, "
+            f"NULL::VARCHAR AS level, {line} AS message, NULL::VARCHAR AS error_type, NULL::VARCHAR AS error_message, "
+            f"NULL::VARCHAR AS error_stack, NULL::VARCHAR AS error_frames, {line} AS line "
+            f"FROM requests WHERE ended_at IS NOT NULL")
+
+
 # errors: one row per fingerprint (exception type + normalised innermost frames + route), over logs joined to
 # requests. A view, so it is always exactly what the logs say.
 VIEWS = {
+    "logs": f"""
+        SELECT * FROM log_lines
+        UNION ALL {_held_line("ended_at - to_microseconds(round(duration_ms * 1000)::BIGINT)",
+                              "'START RequestId: ' || lambda_request_id || ' Version: $LATEST'")}
+        UNION ALL {_held_line("ended_at", "'END RequestId: ' || lambda_request_id")}
+        UNION ALL {_held_line("ended_at + INTERVAL 1 MICROSECOND", _REPORT_LINE)}""",
     "metrics": """
         WITH directives AS (
             SELECT ts, function, lambda_request_id, line, TRY_CAST(line->>'$._aws.Timestamp' AS DOUBLE) AS stamp,

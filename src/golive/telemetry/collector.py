@@ -256,7 +256,7 @@ def line_columns(lines: list[Any]) -> dict[str, Any]:
 
 
 def access_columns(records: list[dict[str, Any]], reports: list[str | None],
-                   ended: list[float | None] | None = None) -> dict[str, Any]:
+                   ended: list[float | None]) -> dict[str, Any]:
     """Access-log records (never modified: they are the gateway's), their REPORT lines and, for a row that holds
     its invocation's START/END/REPORT lines, when they were written (epoch seconds) as columns."""
     import numpy as np
@@ -282,7 +282,7 @@ def access_columns(records: list[dict[str, Any]], reports: list[str | None],
     columns["key"] = np.array([_text_key(value) for value in request_ids], dtype=np.float64)
     columns["lambda_key"] = np.array([lambda_key(value) for value in text["integrationRequestId"]], dtype=np.float64)
     columns["report"] = np.array(reports, dtype=object)
-    columns["ended"] = np.array(ended if ended is not None else [None] * count, dtype=np.float64)
+    columns["ended"] = np.array(ended, dtype=np.float64)
     return columns
 
 
